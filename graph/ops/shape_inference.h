@@ -1,0 +1,46 @@
+// Shape and element-type inference for the OpenVINO op set (opset1–opset13 semantics).
+//
+// InferShapes walks the graph in topological order and sets every output port's element type
+// and (partial) shape from its inputs and attributes. Small integer tensors whose values are
+// known at compile time (Const, ShapeOf of a static shape, and integer arithmetic / Gather /
+// Concat / Squeeze / Unsqueeze / Slice / StridedSlice / Convert / Range on such values) are
+// evaluated along the way, so a Reshape fed by a shape sub-graph gets a static output shape
+// once the inputs are static. Errors name the layer (Describe(node)) and what is wrong
+// (bad attribute, incompatible shapes, element-type mismatch, unknown op type).
+//
+// Ops whose type is not in the op table keep the output ports they already have (e.g. as read
+// from an IR file), so unknown ops survive a round trip; InferShapes reports them only when
+// `options.require_known_ops` is set.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace ptqflow::graph::ops {
+
+struct InferOptions {
+  bool require_known_ops = false;
+};
+
+Status InferShapes(Graph& g, const InferOptions& options = {});
+
+// Fixes model input shapes, e.g. {"x": [1,3,48,320]}. Unknown input name, or a shape whose rank
+// or static dims contradict the model's declared input shape -> error naming the input.
+// Updates the Parameter's `shape` attribute and its output port; call InferShapes afterwards.
+Status SetInputShapes(Graph& g, const std::map<std::string, PartialShape>& shapes);
+// Parses "x[1,3,48,320]" or "a[1,16],b[1,?]" (? or -1 = dynamic). Error quotes the bad text.
+Result<std::map<std::string, PartialShape>> ParseInputShapes(const std::string& spec);
+
+// Replaces every non-Const node whose outputs were all evaluated by InferShapes (value-known)
+// with Const nodes, then removes nodes no longer used. Returns the number of folded nodes.
+Result<int> FoldKnownValues(Graph& g);
+
+// True if `type` is in the op table (has shape inference).
+bool IsKnownOp(const std::string& type);
+// All op types in the table, sorted.
+std::vector<std::string> KnownOps();
+
+}  // namespace ptqflow::graph::ops
