@@ -42,5 +42,7 @@ Result<int> FoldKnownValues(Graph& g);
 bool IsKnownOp(const std::string& type);
 // All op types in the table, sorted.
 std::vector<std::string> KnownOps();
+// The table's default opset version for `type` ("opset1", ...); "" if not in the table.
+std::string DefaultOpsetVersion(const std::string& type);
 
 }  // namespace ptqflow::graph::ops
