@@ -7,29 +7,6 @@
 namespace ptqflow::graph::ops {
 namespace {
 
-// For each element of `out`, the flat index of the element of `in` it reads under numpy
-// broadcasting (in is right-aligned against out).
-std::vector<int64_t> BroadcastIndex(const Shape& in, const Shape& out) {
-  const int64_t n = ElementCount(out);
-  std::vector<int64_t> idx(static_cast<size_t>(n));
-  const size_t r = out.size();
-  const size_t off = r - in.size();
-  std::vector<int64_t> coord(r, 0);
-  for (int64_t i = 0; i < n; ++i) {
-    int64_t flat = 0;
-    for (size_t d = off; d < r; ++d) {
-      const int64_t dim = in[d - off];
-      flat = flat * dim + (dim == 1 ? 0 : coord[d]);
-    }
-    idx[static_cast<size_t>(i)] = flat;
-    for (size_t d = r; d-- > 0;) {
-      if (++coord[d] < out[d]) break;
-      coord[d] = 0;
-    }
-  }
-  return idx;
-}
-
 // Output shape of a binary op under its auto_broadcast attribute.
 Result<PartialShape> BinaryShape(const InferContext& ctx, const PartialShape& a,
                                  const PartialShape& b) {
@@ -231,5 +208,244 @@ Status InferUnary(InferContext& ctx) {
 Status InferArithmetic(InferContext& ctx) { return InferBinary(ctx, false, false); }
 Status InferComparison(InferContext& ctx) { return InferBinary(ctx, true, false); }
 Status InferLogicalBinary(InferContext& ctx) { return InferBinary(ctx, true, true); }
+
+}  // namespace ptqflow::graph::ops
+
+namespace ptqflow::graph::ops {
+namespace {
+
+Status RequireFloat(const InferContext& ctx, size_t i) {
+  const ElementType t = ctx.in_type(i);
+  if (t != ElementType::kUndefined && !IsFloat(t)) {
+    return ctx.Error("input " + std::to_string(i) + " must be floating point, got " +
+                     std::string(ElementTypeName(t)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status InferLogicalNot(InferContext& ctx) {
+  PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(1));
+  const ElementType t = ctx.in_type(0);
+  if (t != ElementType::kBoolean && t != ElementType::kUndefined) {
+    return ctx.Error("input must be boolean, got " + std::string(ElementTypeName(t)));
+  }
+  ctx.SetOutput(0, ElementType::kBoolean, ctx.in_shape(0));
+  if (const Tensor* v = ctx.in_value(0)) {
+    std::vector<int64_t> x = v->ToInt64s();
+    for (int64_t& e : x) e = e == 0;
+    ctx.SetValue(0, MakeIntTensor(ElementType::kBoolean, v->shape(), x));
+  }
+  return Status::Ok();
+}
+
+Status InferSelect(InferContext& ctx) {
+  PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(3));
+  const ElementType tc = ctx.in_type(0);
+  if (tc != ElementType::kBoolean && tc != ElementType::kUndefined) {
+    return ctx.Error("condition (input 0) must be boolean, got " +
+                     std::string(ElementTypeName(tc)));
+  }
+  PTQ_ASSIGN_OR_RETURN(ElementType t, MergeTypes(ctx, ctx.in_type(1), ctx.in_type(2)));
+  Result<std::string> mode = ctx.Str("auto_broadcast", "numpy");
+  if (!mode.ok()) return mode.status();
+  PartialShape shape;
+  if (mode.value() == "none") {
+    shape = ctx.in_shape(1);
+  } else {
+    auto ab = BroadcastShapes(ctx.in_shape(1), ctx.in_shape(2));
+    if (!ab.ok()) return ctx.Error(ab.status().message());
+    auto abc = BroadcastShapes(*ab, ctx.in_shape(0));
+    if (!abc.ok()) return ctx.Error(abc.status().message());
+    shape = *abc;
+  }
+  ctx.SetOutput(0, t, shape);
+  const Tensor* c = ctx.in_value(0);
+  const Tensor* a = ctx.in_value(1);
+  const Tensor* b = ctx.in_value(2);
+  if (c && a && b && shape.is_static() && a->type() == b->type()) {
+    const Shape& s = shape.to_shape();
+    const auto ic = BroadcastIndex(c->shape(), s), ia = BroadcastIndex(a->shape(), s),
+               ib = BroadcastIndex(b->shape(), s);
+    const auto vc = c->ToInt64s();
+    if (IsFloat(t)) {
+      const auto va = a->ToDoubles(), vb = b->ToDoubles();
+      std::vector<double> r(ic.size());
+      for (size_t i = 0; i < r.size(); ++i) r[i] = vc[ic[i]] ? va[ia[i]] : vb[ib[i]];
+      ctx.SetValue(0, MakeTensor(t, s, r));
+    } else {
+      const auto va = a->ToInt64s(), vb = b->ToInt64s();
+      std::vector<int64_t> r(ic.size());
+      for (size_t i = 0; i < r.size(); ++i) r[i] = vc[ic[i]] ? va[ia[i]] : vb[ib[i]];
+      ctx.SetValue(0, MakeIntTensor(t, s, r));
+    }
+  }
+  return Status::Ok();
+}
+
+Status InferConvert(InferContext& ctx) {
+  PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(1));
+  PTQ_ASSIGN_OR_RETURN(ElementType t, ctx.Type("destination_type"));
+  ctx.SetOutput(0, t, ctx.in_shape(0));
+  const Tensor* v = ctx.in_value(0);
+  if (v && IsTrackedValueType(t, v->size())) {
+    if (IsFloat(t)) {
+      ctx.SetValue(0, MakeTensor(t, v->shape(), v->ToDoubles()));
+    } else if (IsFloat(v->type())) {
+      // Float -> integer truncates toward zero (static_cast, as OpenVINO's reference Convert).
+      std::vector<int64_t> x;
+      for (double d : v->ToDoubles()) {
+        if (!std::isfinite(d) || std::fabs(d) > 9.2e18) return Status::Ok();
+        x.push_back(static_cast<int64_t>(d));
+      }
+      ctx.SetValue(0, MakeIntTensor(t, v->shape(), x));
+    } else {
+      ctx.SetValue(0, MakeIntTensor(t, v->shape(), v->ToInt64s()));
+    }
+  }
+  return Status::Ok();
+}
+
+Status InferConvertLike(InferContext& ctx) {
+  PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(2));
+  ctx.SetOutput(0, ctx.in_type(1), ctx.in_shape(0));
+  return Status::Ok();
+}
+
+// Ops whose output equals input 0 and whose extra inputs are parameters (PRelu slope,
+// HardSigmoid alpha/beta, Swish beta, ...).
+Status InferLikeFirstInput(InferContext& ctx) {
+  const std::string& op = ctx.node().type;
+  if (op == "PRelu") {
+    PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(2));
+  } else if (op == "HardSigmoid") {
+    PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(3));
+  } else if (op == "Swish") {
+    PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(1, 2));
+  } else {
+    PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(1));
+  }
+  for (size_t i = 1; i < ctx.num_inputs(); ++i) {
+    PTQ_ASSIGN_OR_RETURN(ElementType t, MergeTypes(ctx, ctx.in_type(0), ctx.in_type(i)));
+    (void)t;
+  }
+  if (op == "Clamp") {
+    PTQ_ASSIGN_OR_RETURN(double lo, ctx.Float("min"));
+    PTQ_ASSIGN_OR_RETURN(double hi, ctx.Float("max"));
+    if (lo > hi) return ctx.Error("min " + FormatDouble(lo) + " > max " + FormatDouble(hi));
+  } else if (op == "Elu") {
+    PTQ_ASSIGN_OR_RETURN(double alpha, ctx.Float("alpha"));
+    (void)alpha;
+  } else if (op == "Gelu") {
+    PTQ_ASSIGN_OR_RETURN(std::string mode, ctx.Str("approximation_mode", "ERF"));
+    if (mode != "ERF" && mode != "TANH" && mode != "erf" && mode != "tanh") {
+      return ctx.Error("unknown approximation_mode '" + mode + "'");
+    }
+  }
+  ctx.SetOutput(0, ctx.in_type(0), ctx.in_shape(0));
+  if (op == "Clamp" && ctx.in_value(0) && !IsFloat(ctx.in_type(0))) {
+    const Tensor* v = ctx.in_value(0);
+    const double lo = *ctx.Float("min"), hi = *ctx.Float("max");
+    std::vector<int64_t> x = v->ToInt64s();
+    for (int64_t& e : x) {
+      e = static_cast<int64_t>(
+          std::min<double>(std::max<double>(double(e), std::ceil(lo)), std::floor(hi)));
+    }
+    ctx.SetValue(0, MakeIntTensor(v->type(), v->shape(), x));
+  }
+  return Status::Ok();
+}
+
+Status InferSoftmax(InferContext& ctx) {
+  PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(1));
+  PTQ_ASSIGN_OR_RETURN(int64_t axis, ctx.Int("axis", 1));
+  const PartialShape& s = ctx.in_shape(0);
+  if (s.rank_known()) {
+    if (ctx.opset() == 1 && ctx.node().type == "Softmax" && axis < 0) {
+      return ctx.Error("Softmax-1 axis must be non-negative, got " + std::to_string(axis));
+    }
+    PTQ_ASSIGN_OR_RETURN(int64_t a, ctx.NormalizeAxis(axis, s.rank(), "axis"));
+    (void)a;
+  }
+  ctx.SetOutput(0, ctx.in_type(0), s);
+  return Status::Ok();
+}
+
+Status InferFakeQuantize(InferContext& ctx) {
+  PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(5));
+  PTQ_ASSIGN_OR_RETURN(int64_t levels, ctx.Int("levels"));
+  if (levels < 2) return ctx.Error("levels must be >= 2, got " + std::to_string(levels));
+  PartialShape shape = ctx.in_shape(0);
+  for (size_t i = 1; i < 5; ++i) {
+    PTQ_ASSIGN_OR_RETURN(ElementType t, MergeTypes(ctx, ctx.in_type(0), ctx.in_type(i)));
+    (void)t;
+    auto b = BroadcastShapes(shape, ctx.in_shape(i));
+    if (!b.ok()) {
+      return ctx.Error("input " + std::to_string(i) + ": " + b.status().message());
+    }
+    shape = *b;
+  }
+  ctx.SetOutput(0, ctx.in_type(0), shape);
+  return Status::Ok();
+}
+
+Status InferBatchNormInference(InferContext& ctx) {
+  PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(5));
+  // opset1 order: gamma, beta, data, mean, variance; opset5: data, gamma, beta, mean, variance.
+  const size_t data = ctx.opset() == 1 ? 2 : 0;
+  PTQ_ASSIGN_OR_RETURN(double eps, ctx.Float("epsilon"));
+  if (eps < 0) return ctx.Error("epsilon must be non-negative");
+  PTQ_RETURN_IF_ERROR(RequireFloat(ctx, data));
+  const PartialShape& s = ctx.in_shape(data);
+  if (s.rank_known() && s.rank() < 2) {
+    return ctx.Error("data " + s.ToString() + " must have rank >= 2");
+  }
+  int64_t channels = s.rank_known() ? s[1] : kDynamicDim;
+  for (size_t i = 0; i < 5; ++i) {
+    if (i == data) continue;
+    PTQ_ASSIGN_OR_RETURN(ElementType t, MergeTypes(ctx, ctx.in_type(data), ctx.in_type(i)));
+    (void)t;
+    const PartialShape& p = ctx.in_shape(i);
+    if (!p.rank_known()) continue;
+    if (p.rank() != 1) return ctx.Error("input " + std::to_string(i) + " must be 1-D");
+    if (!MergeDim(channels, p[0], &channels)) {
+      return ctx.Error("input " + std::to_string(i) + " " + p.ToString() +
+                       " does not match the data channels " + s.ToString());
+    }
+  }
+  ctx.SetOutput(0, ctx.in_type(data), s);
+  return Status::Ok();
+}
+
+// MVN-6 / NormalizeL2: data + axes input; MVN-2: data only.
+Status InferNormalize(InferContext& ctx) {
+  const bool has_axes = ctx.node().type == "NormalizeL2" || ctx.opset() != 2;
+  if (ctx.node().type == "MVN" && ctx.num_inputs() == 1 && ctx.opset() != 6) {
+    PTQ_ASSIGN_OR_RETURN(double eps, ctx.Float("eps"));
+    (void)eps;
+  } else {
+    PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(has_axes ? 2 : 1));
+    PTQ_ASSIGN_OR_RETURN(double eps, ctx.Float("eps"));
+    (void)eps;
+    if (ctx.node().type == "MVN") {
+      PTQ_ASSIGN_OR_RETURN(std::string mode, ctx.Str("eps_mode"));
+      if (mode != "inside_sqrt" && mode != "outside_sqrt") {
+        return ctx.Error("unknown eps_mode '" + mode + "'");
+      }
+    }
+    std::vector<int64_t> axes;
+    const PartialShape& s = ctx.in_shape(0);
+    if (ctx.num_inputs() == 2 && ctx.in_ints(1, &axes) && s.rank_known()) {
+      for (int64_t a : axes) {
+        PTQ_ASSIGN_OR_RETURN(int64_t n, ctx.NormalizeAxis(a, s.rank(), "axis"));
+        (void)n;
+      }
+    }
+  }
+  PTQ_RETURN_IF_ERROR(RequireFloat(ctx, 0));
+  ctx.SetOutput(0, ctx.in_type(0), ctx.in_shape(0));
+  return Status::Ok();
+}
 
 }  // namespace ptqflow::graph::ops

@@ -92,6 +92,9 @@ using InferFn = Status (*)(InferContext&);
 Tensor MakeIntTensor(ElementType type, const Shape& shape, const std::vector<int64_t>& v);
 // Builds a tensor of `type` from doubles (integer types truncate toward zero).
 Tensor MakeTensor(ElementType type, const Shape& shape, const std::vector<double>& v);
+// For each element of a tensor of shape `out`, the flat index of the element of a tensor of
+// shape `in` it reads under numpy broadcasting (`in` right-aligned against `out`).
+std::vector<int64_t> BroadcastIndex(const Shape& in, const Shape& out);
 // Dynamic-aware dimension helpers: any dynamic operand gives kDynamicDim.
 inline bool IsDyn(int64_t d) { return d < 0; }
 // Merges two dims that must be equal; false if both static and different.

@@ -65,6 +65,29 @@ Tensor Build(ElementType type, const Shape& shape, const std::vector<V>& v) {
 
 }  // namespace
 
+// For each element of `out`, the flat index of the element of `in` it reads under numpy
+// broadcasting (in is right-aligned against out).
+std::vector<int64_t> BroadcastIndex(const Shape& in, const Shape& out) {
+  const int64_t n = ElementCount(out);
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  const size_t r = out.size();
+  const size_t off = r - in.size();
+  std::vector<int64_t> coord(r, 0);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t flat = 0;
+    for (size_t d = off; d < r; ++d) {
+      const int64_t dim = in[d - off];
+      flat = flat * dim + (dim == 1 ? 0 : coord[d]);
+    }
+    idx[static_cast<size_t>(i)] = flat;
+    for (size_t d = r; d-- > 0;) {
+      if (++coord[d] < out[d]) break;
+      coord[d] = 0;
+    }
+  }
+  return idx;
+}
+
 Tensor MakeIntTensor(ElementType type, const Shape& shape, const std::vector<int64_t>& v) {
   return Build(type, shape, v);
 }

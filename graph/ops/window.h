@@ -1,0 +1,36 @@
+// Sliding-window geometry shared by shape inference and the executor: how OpenVINO's
+// `auto_pad` modes (explicit / notset, same_upper, same_lower, valid) turn into per-axis pads and
+// output sizes for Convolution and pooling ops.
+//
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/status.h"
+
+namespace ptqflow::graph::ops {
+
+enum class AutoPad { kExplicit, kSameUpper, kSameLower, kValid };
+
+// Parses "explicit", "notset" (= explicit), "same_upper", "same_lower", "valid" (any case).
+Result<AutoPad> ParseAutoPad(const std::string& s);
+
+// One spatial axis: the effective pads and output size of a window of `kernel` elements with
+// `stride` and `dilation` over an input of `in` elements (in < 0 = dynamic -> out = -1).
+// For kExplicit the given pads are used; for kValid pads are 0; for kSame* the total pad
+// makes out = ceil(in / stride), split with the odd element at the end (same_upper) or the
+// beginning (same_lower). `ceil_mode` rounds the output size up (pooling rounding_type ceil;
+// a window may not start inside the end padding).
+struct WindowAxis {
+  int64_t pad_begin = 0;
+  int64_t pad_end = 0;
+  int64_t out = 0;
+};
+WindowAxis ResolveWindowAxis(AutoPad mode, int64_t in, int64_t kernel, int64_t stride,
+                             int64_t dilation, int64_t pad_begin, int64_t pad_end,
+                             bool ceil_mode = false);
+
+}  // namespace ptqflow::graph::ops
