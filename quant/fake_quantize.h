@@ -30,6 +30,8 @@ namespace ptqflow::quant {
 
 enum class QuantMode { kSymmetric, kAsymmetric };
 enum class Granularity { kPerTensor, kPerChannel };
+// Whether an FQ quantizes a constant (weights) or a computed tensor (activations).
+enum class TensorRole { kWeights, kActivations };
 
 const char* QuantModeName(QuantMode m);      // "symmetric" / "asymmetric"
 const char* GranularityName(Granularity g);  // "pertensor" / "perchannel"
