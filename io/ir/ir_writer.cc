@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <glog/logging.h>
 #include <pugixml.hpp>
 
 #include "io/atomic_file.h"
@@ -95,6 +96,9 @@ class IrWriter {
   void AssignIds();
   Status AppendRtInfo(pugi::xml_node parent, const std::string& rt_info, const std::string& who);
   Status WriteLayer(pugi::xml_node layers, NodeId id, BlobStore& blobs);
+  std::string SubstituteRtInfo(const std::string& text) const;
+
+  static constexpr std::string_view kRtInfoMark = "ptqflow-rt-info:";
 
   const Graph& g_;
   fs::path xml_;
@@ -103,6 +107,7 @@ class IrWriter {
   std::unordered_map<NodeId, int64_t> layer_id_;
   std::unordered_map<NodeId, std::vector<int32_t>> in_ids_;
   std::unordered_map<NodeId, std::vector<int32_t>> out_ids_;
+  std::vector<const std::string*> rt_infos_;  // borrowed from g_, in placeholder order
 };
 
 void IrWriter::AssignIds() {
@@ -148,6 +153,8 @@ void IrWriter::AssignIds() {
 Status IrWriter::AppendRtInfo(pugi::xml_node parent, const std::string& rt_info,
                               const std::string& who) {
   if (rt_info.empty()) return Status::Ok();
+  // Checked for well-formedness here, but written verbatim: a comment placeholder marks the
+  // spot and is replaced by the stored text after pugixml has produced the document.
   pugi::xml_document frag;
   pugi::xml_parse_result r =
       frag.load_buffer(rt_info.data(), rt_info.size(), pugi::parse_default | pugi::parse_fragment,
@@ -156,8 +163,31 @@ Status IrWriter::AppendRtInfo(pugi::xml_node parent, const std::string& rt_info,
     return Err(who + ": rt_info is not well-formed XML (" + r.description() + " at offset " +
                std::to_string(r.offset) + ")");
   }
-  for (pugi::xml_node c : frag.children()) parent.append_copy(c);
+  const std::string mark = std::string(kRtInfoMark) + std::to_string(rt_infos_.size());
+  parent.append_child(pugi::node_comment).set_value(mark.c_str());
+  rt_infos_.push_back(&rt_info);
   return Status::Ok();
+}
+
+// Replaces each "<!--mark N-->" written by AppendRtInfo with the N-th stored rt_info text.
+std::string IrWriter::SubstituteRtInfo(const std::string& text) const {
+  std::string out;
+  out.reserve(text.size());
+  const std::string open = "<!--" + std::string(kRtInfoMark);
+  size_t pos = 0;
+  while (true) {
+    size_t at = text.find(open, pos);
+    if (at == std::string::npos) break;
+    size_t end = text.find("-->", at);
+    CHECK_NE(end, std::string::npos);
+    const size_t index = std::stoul(text.substr(at + open.size(), end - at - open.size()));
+    CHECK_LT(index, rt_infos_.size());
+    out.append(text, pos, at - pos);
+    out += *rt_infos_[index];
+    pos = end + 3;
+  }
+  out.append(text, pos, std::string::npos);
+  return out;
 }
 
 Status IrWriter::WriteLayer(pugi::xml_node layers, NodeId id, BlobStore& blobs) {
@@ -260,7 +290,7 @@ Status IrWriter::Write() {
 
   AtomicFile xml(xml_);
   PTQ_RETURN_IF_ERROR(xml.Open());
-  PTQ_RETURN_IF_ERROR(xml.Write(text.out));
+  PTQ_RETURN_IF_ERROR(xml.Write(SubstituteRtInfo(text.out)));
   PTQ_RETURN_IF_ERROR(bin.Commit());
   return xml.Commit();
 }
