@@ -19,7 +19,8 @@ Result<AutoPad> ParseAutoPad(const std::string& s) {
 }
 
 WindowAxis ResolveWindowAxis(AutoPad mode, int64_t in, int64_t kernel, int64_t stride,
-                             int64_t dilation, int64_t pad_begin, int64_t pad_end, bool ceil_mode) {
+                             int64_t dilation, int64_t pad_begin, int64_t pad_end,
+                             Rounding rounding) {
   WindowAxis w;
   const int64_t window = dilation * (kernel - 1) + 1;
   if (mode == AutoPad::kValid) {
@@ -55,10 +56,10 @@ WindowAxis ResolveWindowAxis(AutoPad mode, int64_t in, int64_t kernel, int64_t s
     w.out = 0;
     return w;
   }
-  if (ceil_mode) {
+  if (rounding != Rounding::kFloor) {
     w.out = (span + stride - 1) / stride + 1;
-    // The last window must start inside the input or the begin padding.
-    if ((w.out - 1) * stride >= in + pad_begin) --w.out;
+    // ceil_torch: the last window must start inside the input or the begin padding.
+    if (rounding == Rounding::kCeilTorch && (w.out - 1) * stride >= in + pad_begin) --w.out;
   } else {
     w.out = span / stride + 1;
   }

@@ -29,6 +29,9 @@ Status InferPool(InferContext& ctx, bool max_pool) {
   if (rounding != "floor" && rounding != "ceil" && rounding != "ceil_torch") {
     return ctx.Error("unknown rounding_type '" + rounding + "'");
   }
+  const Rounding round = rounding == "floor"  ? Rounding::kFloor
+                         : rounding == "ceil" ? Rounding::kCeil
+                                              : Rounding::kCeilTorch;
   PTQ_ASSIGN_OR_RETURN(std::string ap, ctx.Str("auto_pad", "explicit"));
   auto mode = ParseAutoPad(ap);
   if (!mode.ok()) return ctx.Error(mode.status().message());
@@ -63,8 +66,8 @@ Status InferPool(InferContext& ctx, bool max_pool) {
     }
     Shape out = x.dims();
     for (size_t i = 0; i < spatial; ++i) {
-      const WindowAxis a = ResolveWindowAxis(*mode, x[i + 2], kernel[i], strides[i], dil[i], pb[i],
-                                             pe[i], rounding != "floor");
+      const WindowAxis a =
+          ResolveWindowAxis(*mode, x[i + 2], kernel[i], strides[i], dil[i], pb[i], pe[i], round);
       if (!IsDyn(x[i + 2]) && a.out < 1) {
         return ctx.Error("kernel does not fit data " + x.ToString() + " on spatial axis " +
                          std::to_string(i));
