@@ -344,6 +344,38 @@ TEST(IrWriterTest, ScalarsZeroSizeAndRtInfo) {
   EXPECT_EQ(back.node(1).constant.nbytes(), 0u);
 }
 
+TEST(IrWriterTest, SpecialCharactersInNamesAndAttributes) {
+  Graph g;
+  g.name = "a<b>&\"c'";
+  NodeId p = g.AddParameter("in \"q\" <x> & y", ElementType::kF32, graph::PartialShape({1}));
+  g.node(p).outputs[0].names = {"t,1", "t\\2", " spaced ", "\xC3\xA9t\xC3\xA9"};
+  graph::Attributes a;
+  a.Set("text", "a<b>&\"c'\td\ne\r");
+  a.Set("empty", "");
+  NodeId u = g.AddOp("Custom", "u&v", {{p, 0}}, a, 1, "x");
+  g.node(u).outputs[0].type = ElementType::kF32;
+  g.node(u).outputs[0].shape = graph::PartialShape({1});
+  g.AddResult("o", {u, 0});
+  Graph back = RoundTrip(g);
+  EXPECT_EQ(*back.node(1).attrs.Find("text"), "a<b>&\"c'\td\ne\r");
+  EXPECT_EQ(back.node(0).outputs[0].names, g.node(0).outputs[0].names);
+}
+
+TEST(IrWriterTest, OverwritesTheFilesItWasReadFrom) {
+  fs::path dir = TempDir();
+  WriteFile(dir / "m.xml", testing::TinyIrXml());
+  WriteFile(dir / "m.bin", testing::TinyIrBin());
+  auto g = ReadIr(dir / "m.xml");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  // Constants are views into the mapping of m.bin, which this write replaces.
+  ASSERT_TRUE(WriteIr(*g, dir / "m.xml").ok());
+  auto back = ReadIr(dir / "m.xml");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_TRUE(graph::CompareGraphs(*g, *back).ok());
+  EXPECT_EQ(ReadFile(dir / "m.bin"), testing::TinyIrBin());
+  EXPECT_EQ(ListDir(dir), (std::vector<std::string>{"m.bin", "m.xml"}));
+}
+
 TEST(IrWriterTest, RtInfoWrittenVerbatim) {
   Graph g;
   NodeId p = g.AddParameter("p", ElementType::kF32, graph::PartialShape({1}));
