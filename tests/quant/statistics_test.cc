@@ -1,0 +1,198 @@
+#include "quant/statistics.h"
+
+#include <gtest/gtest.h>
+
+namespace ptqflow::quant {
+namespace {
+
+SampleAccumulator Acc(const std::vector<float>& per_sample) {
+  SampleAccumulator acc(1, false);
+  PerSampleValues v{static_cast<int64_t>(per_sample.size()), 1, per_sample};
+  EXPECT_TRUE(acc.Add(v).ok());
+  return acc;
+}
+
+float Agg(const std::vector<float>& values, Aggregator a) {
+  auto r = Aggregate(Acc(values), a);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? (*r)[0] : 0.0f;
+}
+
+TEST(StatisticsTest, PerSampleAlongAxis0ThenMeanOnA5x10Tensor) {
+  // Row r holds r+1 and -(r+2) among zeros: per-row abs-max is r+2 = [2..6].
+  std::vector<float> data(50, 0.0f);
+  for (int r = 0; r < 5; ++r) {
+    data[r * 10 + 3] = static_cast<float>(r + 1);
+    data[r * 10 + 7] = -static_cast<float>(r + 2);
+  }
+  ReductionSpec spec;
+  spec.type = StatType::kAbsMax;
+  auto v = ReducePerSample(data, {5, 10}, spec);
+  ASSERT_TRUE(v.ok()) << v.status().message();
+  ASSERT_EQ(v->rows, 5);
+  ASSERT_EQ(v->cols, 1);
+  EXPECT_EQ(v->data, (std::vector<float>{2, 3, 4, 5, 6}));
+  SampleAccumulator acc(1, false);
+  ASSERT_TRUE(acc.Add(*v).ok());
+  auto mean = Aggregate(acc, Aggregator::kMean);
+  ASSERT_TRUE(mean.ok());
+  EXPECT_FLOAT_EQ((*mean)[0], 4.0f);  // not the global abs-max 6
+  spec.type = StatType::kMin;
+  auto mn = ReducePerSample(data, {5, 10}, spec);
+  EXPECT_EQ(mn->data, (std::vector<float>{-2, -3, -4, -5, -6}));
+}
+
+TEST(StatisticsTest, PerChannelReducesAllButAxis0AndChannel) {
+  // Shape [2, 3, 2]: sample s, channel c, position p -> value s*100 + c*10 + p.
+  std::vector<float> data;
+  for (int s = 0; s < 2; ++s)
+    for (int c = 0; c < 3; ++c)
+      for (int p = 0; p < 2; ++p) data.push_back(static_cast<float>(s * 100 + c * 10 + p));
+  ReductionSpec spec;
+  spec.type = StatType::kMax;
+  spec.per_channel = true;
+  spec.channel_axis = 1;
+  auto v = ReducePerSample(data, {2, 3, 2}, spec);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->data, (std::vector<float>{1, 11, 21, 101, 111, 121}));
+  spec.type = StatType::kMean;
+  auto m = ReducePerSample(data, {2, 3, 2}, spec);
+  EXPECT_EQ(m->data, (std::vector<float>{0.5, 10.5, 20.5, 100.5, 110.5, 120.5}));
+  // Last axis as channel (MatMul): shape [2, 3, 2] with channel axis -1.
+  spec.type = StatType::kMin;
+  spec.channel_axis = -1;
+  auto l = ReducePerSample(data, {2, 3, 2}, spec);
+  EXPECT_EQ(l->data, (std::vector<float>{0, 1, 100, 101}));
+}
+
+TEST(StatisticsTest, RejectsBadInput) {
+  std::vector<float> data(6, 1.0f);
+  ReductionSpec spec;
+  EXPECT_FALSE(ReducePerSample(data, {2, 4}, spec).ok());  // size mismatch
+  spec.per_channel = true;
+  spec.channel_axis = 0;
+  EXPECT_FALSE(ReducePerSample(data, {2, 3}, spec).ok());
+  spec.channel_axis = 5;
+  EXPECT_FALSE(ReducePerSample(data, {2, 3}, spec).ok());
+  ReductionSpec q;
+  q.type = StatType::kQuantile;
+  q.quantile = 1.5;
+  EXPECT_FALSE(ReducePerSample(data, {2, 3}, q).ok());
+}
+
+TEST(StatisticsTest, QuantileMatchesNumpyLinear) {
+  // np.quantile([1,2,3,4], q): virtual index q*3.
+  EXPECT_DOUBLE_EQ(QuantileLinear({4, 1, 3, 2}, 0.5), 2.5);
+  EXPECT_NEAR(QuantileLinear({4, 1, 3, 2}, 0.1), 1.3, 1e-12);
+  EXPECT_NEAR(QuantileLinear({4, 1, 3, 2}, 0.9), 3.7, 1e-12);
+  EXPECT_DOUBLE_EQ(QuantileLinear({4, 1, 3, 2}, 0.0), 1.0);
+  EXPECT_DOUBLE_EQ(QuantileLinear({4, 1, 3, 2}, 1.0), 4.0);
+  // abs_quantile per sample over |x|.
+  std::vector<float> data = {-4, 1, -3, 2};
+  ReductionSpec spec;
+  spec.type = StatType::kAbsQuantile;
+  spec.quantile = 0.5;
+  auto v = ReducePerSample(data, {1, 4}, spec);
+  EXPECT_FLOAT_EQ(v->data[0], 2.5f);
+}
+
+TEST(StatisticsTest, Aggregators) {
+  EXPECT_FLOAT_EQ(Agg({4, 1, 3, 2}, Aggregator::kMedian), 2.5f);
+  EXPECT_FLOAT_EQ(Agg({5, 1, 3}, Aggregator::kMedian), 3.0f);
+  EXPECT_FLOAT_EQ(Agg({5, 1, 3}, Aggregator::kMax), 5.0f);
+  EXPECT_FLOAT_EQ(Agg({5, 1, 3}, Aggregator::kMin), 1.0f);
+  EXPECT_FLOAT_EQ(Agg({5, 1, 3}, Aggregator::kMean), 3.0f);
+  // Hodges-Lehmann: Walsh sums over i > j of {1,2,3,10}: 3,4,5,11,12,13; median 8; half = 4.
+  EXPECT_FLOAT_EQ(Agg({1, 2, 3, 10}, Aggregator::kHlEstimator), 4.0f);
+}
+
+TEST(StatisticsTest, NoOutlierAggregatorsDropOuterPercentiles) {
+  // 0..99 plus 1000: the 1% / 99% quantiles are 1 and 99 (virtual indices 1 and 99).
+  std::vector<float> v;
+  for (int i = 0; i < 100; ++i) v.push_back(static_cast<float>(i));
+  v.push_back(1000.0f);
+  EXPECT_FLOAT_EQ(Agg(v, Aggregator::kMeanNoOutliers), 50.0f);    // mean of 1..99
+  EXPECT_FLOAT_EQ(Agg(v, Aggregator::kMedianNoOutliers), 50.0f);  // median of 1..99
+  EXPECT_NEAR(Agg(v, Aggregator::kMean), (4950.0f + 1000.0f) / 101.0f, 1e-4);
+}
+
+TEST(StatisticsTest, MeanIsMeanOfPerBatchMeans) {
+  SampleAccumulator acc(1, false);
+  ASSERT_TRUE(acc.Add({1, 1, {10}}).ok());
+  ASSERT_TRUE(acc.Add({3, 1, {0, 0, 0}}).ok());
+  auto m = Aggregate(acc, Aggregator::kMean);
+  EXPECT_FLOAT_EQ((*m)[0], 5.0f);  // (10 + 0) / 2, not 10 / 4
+}
+
+TEST(StatisticsTest, MergeInSampleOrderEqualsOnePass) {
+  SampleAccumulator whole(2, true), first(2, true), second(2, true);
+  std::vector<PerSampleValues> batches = {{1, 2, {1, 5}}, {1, 2, {2, 7}}, {1, 2, {9, 3}}};
+  for (const auto& b : batches) ASSERT_TRUE(whole.Add(b).ok());
+  ASSERT_TRUE(first.Add(batches[0]).ok());
+  ASSERT_TRUE(second.Add(batches[1]).ok());
+  ASSERT_TRUE(second.Add(batches[2]).ok());
+  ASSERT_TRUE(first.Merge(second).ok());
+  EXPECT_EQ(first.values(), whole.values());
+  EXPECT_EQ(first.batch_sizes(), whole.batch_sizes());
+  auto med = Aggregate(first, Aggregator::kMedian);
+  EXPECT_EQ(*med, (std::vector<float>{2, 5}));
+  auto restored = SampleAccumulator::FromState(2, true, whole.values(), whole.batch_sizes());
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(restored->values(), whole.values());
+  EXPECT_FALSE(SampleAccumulator::FromState(2, true, {1, 2, 3}, {2}).ok());
+  SampleAccumulator other(3, true);
+  EXPECT_FALSE(first.Merge(other).ok());
+}
+
+TEST(StatisticsTest, EmptyAccumulatorIsAnError) {
+  SampleAccumulator acc(1, false);
+  EXPECT_FALSE(Aggregate(acc, Aggregator::kMean).ok());
+}
+
+TEST(StatisticsTest, WeightStatsPerOutputChannel) {
+  // [2, 3] weights: rows are output channels.
+  std::vector<float> w = {1, -4, 2, 0.5, 0.25, -0.75};
+  auto am = WeightStatsPerOutputChannel(w, {2, 3}, StatType::kAbsMax);
+  ASSERT_TRUE(am.ok());
+  EXPECT_EQ(*am, (std::vector<float>{4, 0.75}));
+  // Transposed ([in=2, out=3]): channels are columns.
+  auto t = WeightStatsPerOutputChannel(w, {2, 3}, StatType::kMax, true);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(*t, (std::vector<float>{1, 0.25, 2}));
+  auto pt = WeightStatPerTensor(w, StatType::kMin);
+  EXPECT_FLOAT_EQ(*pt, -4.0f);
+}
+
+TEST(StatisticsTest, BatchMeanKeepsInnerShape) {
+  std::vector<float> x = {1, 2, 3, 5, 6, 7};
+  auto m = BatchMean(x, {2, 3});
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(*m, (std::vector<float>{3, 4, 5}));
+}
+
+TEST(StatisticsTest, HistogramBinsLikeNumpy) {
+  Histogram h(0.0f, 4.0f, 4);
+  std::vector<float> v = {0.0f, 0.5f, 1.0f, 3.99f, 4.0f, -1.0f, 5.0f};
+  h.Add(v);
+  EXPECT_EQ(h.counts(), (std::vector<int64_t>{2, 1, 0, 2}));  // 4.0 falls in the last bin
+  EXPECT_EQ(h.underflow(), 1);
+  EXPECT_EQ(h.overflow(), 1);
+  Histogram g(0.0f, 4.0f, 4);
+  std::vector<float> w = {2.5f};
+  g.Add(w);
+  ASSERT_TRUE(h.Merge(g).ok());
+  EXPECT_EQ(h.counts(), (std::vector<int64_t>{2, 1, 1, 2}));
+  Histogram other(0.0f, 2.0f, 4);
+  EXPECT_FALSE(h.Merge(other).ok());
+}
+
+TEST(StatisticsTest, ParsesNames) {
+  EXPECT_EQ(*ParseAggregator("mean_no_outliers"), Aggregator::kMeanNoOutliers);
+  EXPECT_EQ(*ParseAggregator("hl_estimator"), Aggregator::kHlEstimator);
+  EXPECT_FALSE(ParseAggregator("average").ok());
+  EXPECT_EQ(*ParseStatType("abs_quantile"), StatType::kAbsQuantile);
+  EXPECT_FALSE(ParseStatType("absmax").ok());
+}
+
+}  // namespace
+}  // namespace ptqflow::quant
