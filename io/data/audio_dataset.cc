@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <numbers>
+#include <numeric>
 
 namespace ptqflow::io {
 
@@ -49,31 +50,82 @@ int64_t AudioWindowCount(int64_t frames, int64_t window, int64_t hop, bool pad_t
   return 1 + (frames - window) / hop;
 }
 
+SincResampler::SincResampler(int rate_in, int rate_out) : rate_in_(rate_in), rate_out_(rate_out) {
+  CHECK_GT(rate_in, 0);
+  CHECK_GT(rate_out, 0);
+  const int64_t g = std::gcd(rate_in_, rate_out_);
+  up_ = rate_out_ / g;
+  down_ = rate_in_ / g;
+  constexpr int kZeroCrossings = 16;
+  // Cutoff relative to the input Nyquist: 1 when upsampling, rate_out/rate_in when downsampling.
+  cutoff_ = std::min(1.0, static_cast<double>(rate_out_) / rate_in_);
+  half_width_ = kZeroCrossings / cutoff_;
+  if (up_ <= 4096) {
+    // Output k sits at t = k*down/up; its phase is (k*down mod up)/up and its taps are at inputs
+    // j = floor(t) - H + 1 ... floor(t) + H, i.e. distances t - j = phase + H - 1 - m.
+    const int64_t H = static_cast<int64_t>(std::ceil(half_width_));
+    taps_ = static_cast<int>(2 * H);
+    table_.resize(static_cast<size_t>(up_) * taps_);
+    for (int64_t p = 0; p < up_; ++p) {
+      const double phase = static_cast<double>(p) / up_;
+      for (int m = 0; m < taps_; ++m) {
+        table_[p * taps_ + m] = static_cast<float>(Tap(phase + H - 1 - m));
+      }
+    }
+  }
+}
+
+double SincResampler::Tap(double d) const {
+  if (std::abs(d) >= half_width_) return 0.0;
+  const double pi = std::numbers::pi;
+  const double x = d * cutoff_;
+  const double sinc = x == 0.0 ? 1.0 : std::sin(pi * x) / (pi * x);
+  const double w = 0.5 + 0.5 * std::cos(pi * d / half_width_);  // Hann
+  return sinc * w * cutoff_;
+}
+
+int64_t SincResampler::OutputLength(int64_t n_in) const {
+  if (n_in <= 0) return 0;
+  return (n_in - 1) * up_ / down_ + 1;
+}
+
+void SincResampler::Process(const float* in, int64_t in_offset, int64_t n_in, int64_t out_begin,
+                            int64_t out_count, float* out) const {
+  auto sample = [&](int64_t j) -> float {
+    const int64_t r = j - in_offset;
+    return (r >= 0 && r < n_in) ? in[r] : 0.0f;
+  };
+  for (int64_t k = out_begin; k < out_begin + out_count; ++k) {
+    const int64_t num = k * down_;  // t = num / up_
+    const int64_t base = num / up_;
+    double acc = 0.0;
+    if (!table_.empty()) {
+      const int64_t H = taps_ / 2;
+      const float* taps = &table_[(num % up_) * taps_];
+      const int64_t j0 = base - H + 1;
+      const int64_t r0 = j0 - in_offset;
+      if (r0 >= 0 && r0 + taps_ <= n_in) {
+        const float* x = in + r0;
+        for (int m = 0; m < taps_; ++m) acc += static_cast<double>(x[m]) * taps[m];
+      } else {
+        for (int m = 0; m < taps_; ++m) acc += static_cast<double>(sample(j0 + m)) * taps[m];
+      }
+    } else {
+      const double t = static_cast<double>(num) / up_;
+      const int64_t lo = static_cast<int64_t>(std::ceil(t - half_width_));
+      const int64_t hi = static_cast<int64_t>(std::floor(t + half_width_));
+      for (int64_t j = lo; j <= hi; ++j) acc += sample(j) * Tap(t - j);
+    }
+    out[k - out_begin] = static_cast<float>(acc);
+  }
+}
+
 std::vector<float> ResampleSinc(const std::vector<float>& in, int rate_in, int rate_out) {
   if (rate_in == rate_out || in.empty()) return in;
-  const int64_t n_out = ResampledLength(static_cast<int64_t>(in.size()), rate_in, rate_out);
-  std::vector<float> out(n_out);
-  constexpr int kZeroCrossings = 16;
-  const double ratio = static_cast<double>(rate_out) / rate_in;
-  // Filter cutoff relative to the input rate's Nyquist: 1 when upsampling, ratio when down.
-  const double cutoff = std::min(1.0, ratio);
-  const double half_width = kZeroCrossings / cutoff;  // in input samples
-  const double pi = std::numbers::pi;
-  const int64_t n_in = static_cast<int64_t>(in.size());
-  for (int64_t k = 0; k < n_out; ++k) {
-    const double t = static_cast<double>(k) * rate_in / rate_out;  // position in input samples
-    const int64_t lo = std::max<int64_t>(0, static_cast<int64_t>(std::ceil(t - half_width)));
-    const int64_t hi =
-        std::min<int64_t>(n_in - 1, static_cast<int64_t>(std::floor(t + half_width)));
-    double acc = 0.0;
-    for (int64_t j = lo; j <= hi; ++j) {
-      const double x = (t - j) * cutoff;  // in units of output-band zero crossings
-      const double sinc = x == 0.0 ? 1.0 : std::sin(pi * x) / (pi * x);
-      const double w = 0.5 + 0.5 * std::cos(pi * (t - j) / half_width);  // Hann
-      acc += in[j] * sinc * w * cutoff;
-    }
-    out[k] = static_cast<float>(acc);
-  }
+  SincResampler r(rate_in, rate_out);
+  const int64_t n = static_cast<int64_t>(in.size());
+  std::vector<float> out(r.OutputLength(n));
+  r.Process(in.data(), 0, n, 0, static_cast<int64_t>(out.size()), out.data());
   return out;
 }
 
@@ -103,6 +155,10 @@ Result<std::unique_ptr<AudioDataset>> AudioDataset::Create(const AudioDatasetOpt
       return Status::Error(p.string() + ": sample rate is " + std::to_string(info.samplerate) +
                            " Hz, expected " + std::to_string(options.sample_rate) +
                            " Hz (enable resampling to convert)");
+    }
+    if (info.samplerate != options.sample_rate && !d->resamplers_.count(info.samplerate)) {
+      d->resamplers_[info.samplerate] =
+          std::make_shared<const SincResampler>(info.samplerate, options.sample_rate);
     }
     fi.out_frames = ResampledLength(info.frames, info.samplerate, options.sample_rate);
     fi.windows = AudioWindowCount(fi.out_frames, options.window, options.hop, options.pad_tail);
@@ -159,29 +215,50 @@ Result<Sample> AudioDataset::Get(size_t i) const {
   const std::string ctx = SampleContext(i, fi.path.string());
   const int64_t window = options_.window > 0 ? options_.window : fi.out_frames;
   const int64_t hop = options_.hop > 0 ? options_.hop : window;
-  const int64_t start = w * hop;
+  const int64_t start = w * hop;  // in output samples
+  const int64_t n_out = std::max<int64_t>(0, std::min(window, fi.out_frames - start));
   Tensor t = Tensor::Allocate(ElementType::kF32,
                               options_.batch_dim ? graph::Shape{1, window} : graph::Shape{window});
   float* dst = t.mutable_data<float>();
-  if (fi.channels == 1 && fi.sample_rate == options_.sample_rate) {
-    // Fast path: seek and read only this window.
+  if (n_out > 0) {
+    // The input frames this window needs (plus the filter margin when resampling).
+    const SincResampler* rs = nullptr;
+    int64_t in_lo = start, in_hi = start + n_out;
+    if (fi.sample_rate != options_.sample_rate) {
+      rs = resamplers_.at(fi.sample_rate).get();
+      const int64_t m = rs->InputMargin();
+      in_lo = std::max<int64_t>(0, start * fi.sample_rate / options_.sample_rate - m);
+      in_hi = std::min<int64_t>(
+          fi.frames, (start + n_out - 1) * fi.sample_rate / options_.sample_rate + m + 2);
+    }
     SF_INFO info;
     auto f = Open(fi.path, &info);
     if (!f.ok()) return f.status().WithContext(ctx);
-    if (start > 0 && sf_seek(f->get(), start, SEEK_SET) != start) {
-      return Status::Error(ctx + ": cannot seek to frame " + std::to_string(start));
+    if (info.channels != fi.channels || info.samplerate != fi.sample_rate) {
+      return Status::Error(ctx + ": file changed since the dataset was listed");
     }
-    const int64_t want = std::min<int64_t>(window, fi.frames - start);
-    const sf_count_t got = sf_readf_float(f->get(), dst, want);
-    if (got != want) {
+    if (in_lo > 0 && sf_seek(f->get(), in_lo, SEEK_SET) != in_lo) {
+      return Status::Error(ctx + ": cannot seek to frame " + std::to_string(in_lo));
+    }
+    const int64_t n_in = in_hi - in_lo;
+    std::vector<float> buf(static_cast<size_t>(n_in) * fi.channels);
+    const sf_count_t got = sf_readf_float(f->get(), buf.data(), n_in);
+    if (got != n_in) {
       return Status::Error(ctx + ": cannot decode audio: read " + std::to_string(got) + " of " +
-                           std::to_string(want) + " frames (" + sf_strerror(f->get()) + ")");
+                           std::to_string(n_in) + " frames (" + sf_strerror(f->get()) + ")");
     }
-  } else {
-    auto mono = LoadFile(fi);
-    if (!mono.ok()) return mono.status().WithContext(ctx);
-    const int64_t n = std::min<int64_t>(window, static_cast<int64_t>(mono->size()) - start);
-    if (n > 0) std::copy(mono->begin() + start, mono->begin() + start + n, dst);
+    if (fi.channels > 1) {  // mix down in place: frame r -> buf[r]
+      for (int64_t r = 0; r < n_in; ++r) {
+        float acc = 0;
+        for (int c = 0; c < fi.channels; ++c) acc += buf[r * fi.channels + c];
+        buf[r] = acc / fi.channels;
+      }
+    }
+    if (rs == nullptr) {
+      std::copy(buf.begin(), buf.begin() + n_out, dst);
+    } else {
+      rs->Process(buf.data(), in_lo, n_in, start, n_out, dst);
+    }
   }
   Sample s;
   s.inputs.emplace(options_.input_name, std::move(t));

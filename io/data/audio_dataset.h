@@ -13,11 +13,13 @@
 //     1 + floor((frames - window) / hop) windows (none for a file shorter than a window).
 //     window = 0 means one sample per file holding the whole file (no padding).
 //
-// Create() opens every file's header (sf_open) to count windows; audio data is decoded in Get().
+// Create() opens every file's header (sf_open) to count windows; Get() seeks and decodes only
+// the frames its window needs (plus the filter margin when resampling).
 // Thread-safety: immutable after Create; Get() opens its own SNDFILE and may run concurrently.
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,7 +44,32 @@ struct AudioDatasetOptions {
   AnnotationOptions annotations;
 };
 
-// Resamples mono `in` from rate_in to rate_out (see the header comment for the filter).
+// Windowed-sinc resampler (see the header comment for the filter). Output sample k sits at input
+// position k * rate_in / rate_out. Taps are tabulated per fractional phase when the reduced ratio
+// has at most 4096 phases, else computed directly. Immutable after construction; thread-safe.
+class SincResampler {
+ public:
+  SincResampler(int rate_in, int rate_out);
+  // floor((n_in - 1) * rate_out / rate_in) + 1 (0 for an empty input).
+  int64_t OutputLength(int64_t n_in) const;
+  // Half-width of the filter in input samples: output k reads inputs within
+  // [k*rate_in/rate_out - half_width, k*rate_in/rate_out + half_width].
+  int64_t InputMargin() const { return static_cast<int64_t>(half_width_) + 1; }
+  // Computes outputs [out_begin, out_begin + out_count). `in` holds input samples
+  // [in_offset, in_offset + n_in); inputs outside that span are taken as 0 (the caller passes a
+  // span covering InputMargin() around the outputs, clipped only at the signal's ends).
+  void Process(const float* in, int64_t in_offset, int64_t n_in, int64_t out_begin,
+               int64_t out_count, float* out) const;
+
+ private:
+  double Tap(double d) const;  // filter value at distance d (input samples) from the centre
+  int64_t rate_in_, rate_out_, up_, down_;  // up_/down_ = rate_out/rate_in reduced
+  double cutoff_, half_width_;
+  int taps_ = 0;              // per phase, when tabulated
+  std::vector<float> table_;  // [up_][taps_], empty = compute directly
+};
+
+// Resamples a whole mono signal from rate_in to rate_out with SincResampler.
 std::vector<float> ResampleSinc(const std::vector<float>& in, int rate_in, int rate_out);
 
 // Number of windows for a signal of `frames` samples (see the header comment).
@@ -73,6 +100,7 @@ class AudioDataset : public Dataset {
   std::vector<FileInfo> infos_;
   size_t total_windows_ = 0;
   FileAnnotations annotations_;
+  std::map<int, std::shared_ptr<const SincResampler>> resamplers_;  // by input rate
 };
 
 }  // namespace ptqflow::io

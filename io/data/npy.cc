@@ -158,7 +158,7 @@ Result<Tensor> ParseNpy(std::string_view bytes, const std::string& what) {
   // Guard against overflow from absurd shapes before computing the byte size.
   long double count = 1;
   for (int64_t d : shape) count *= static_cast<long double>(d);
-  if (count * 8 > static_cast<long double>(bytes.size())) {
+  if (count > static_cast<long double>(bytes.size())) {  // every npy element is >= 1 byte
     return Status::Error(what + ": .npy data is truncated (shape " + graph::ShapeToString(shape) +
                          ", " + std::to_string(bytes.size() - data_start) + " data bytes)");
   }
