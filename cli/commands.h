@@ -1,14 +1,18 @@
-// Subcommands of the ptqflow executable. Each returns the process exit code:
-// 0 success, 1 bad input (a file, model, config or sample), 2 bad usage.
+// Subcommands of the ptqflow executable. Each returns the process exit code.
 #pragma once
+
+#include <string>
+#include <vector>
 
 namespace ptqflow::cli {
 
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitBadInput = 1;
-inline constexpr int kExitUsage = 2;
+inline constexpr int kExitBadInput = 1;  // a file, model, config or sample is wrong
+inline constexpr int kExitUsage = 2;     // bad command line
 
 const char* UsageText();
+// Rewrites "--foo-bar[=v]" as "--foo_bar[=v]" (gflags names use underscores); stops at "--".
+std::vector<std::string> NormalizeFlagNames(int argc, char** argv);
 // argv[1] is the subcommand; flags were already parsed out by gflags.
 int Dispatch(int argc, char** argv);
 

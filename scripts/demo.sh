@@ -13,6 +13,6 @@ models=${PTQFLOW_MODELS_DIR:-$repo/.cache/models}
 out=${PTQFLOW_DEMO_OUT:-$repo/results/demo}
 mkdir -p "$out"
 "$build/cli/ptqflow" convert "$models/ch_PP-OCRv4_rec_infer.onnx" \
-  --input_shape 'x[1,3,48,320]' --output "$out/ch_PP-OCRv4_rec.xml"
+  --input-shape 'x[1,3,48,320]' --output "$out/ch_PP-OCRv4_rec.xml"
 "$build/cli/ptqflow" summary "$out/ch_PP-OCRv4_rec.xml"
 echo "demo: IR written to $out/ch_PP-OCRv4_rec.xml (+ .bin)"
