@@ -360,10 +360,13 @@ Result<int> FoldKnownValues(Graph& g) {
       n.constant = values.at(ValueRef{id, 0});
       n.onnx_node.clear();
     } else {
-      for (size_t p = 0; p < n.outputs.size(); ++p) {
+      // AddConst may reallocate the node vector: no references into it across the calls.
+      const size_t num_outputs = n.outputs.size();
+      for (size_t p = 0; p < num_outputs; ++p) {
         const ValueRef from{id, static_cast<int32_t>(p)};
-        const NodeId c = g.AddConst(g.node(id).name + "." + std::to_string(p), values.at(from));
-        g.node(c).outputs[0].names = g.node(id).outputs[p].names;
+        const std::string const_name = g.node(id).name + "." + std::to_string(p);
+        const NodeId c = g.AddConst(const_name, values.at(from));
+        g.node(c).outputs[0] = g.node(id).outputs[p];  // names, onnx_tensor, rt_info
         g.ReplaceAllUses(from, ValueRef{c, 0});
       }
       g.RemoveNode(id);
@@ -371,18 +374,20 @@ Result<int> FoldKnownValues(Graph& g) {
   }
   // Remove producers left without consumers by the folding (nodes that were already unused
   // before are kept: they may be deliberate, e.g. read from an IR file).
+  std::vector<int> uses(g.size(), 0);
+  for (NodeId id : g.LiveNodes()) {
+    for (const InputPort& in : g.node(id).inputs) ++uses[static_cast<size_t>(in.source.node)];
+  }
   while (!candidates.empty()) {
     const NodeId id = candidates.back();
     candidates.pop_back();
     Node& n = g.node(id);
     if (!n.alive || n.type == "Parameter" || n.outputs.empty()) continue;
-    bool used = false;
-    for (NodeId other : g.LiveNodes()) {
-      for (const InputPort& in : g.node(other).inputs) used = used || in.source.node == id;
-      if (used) break;
+    if (uses[static_cast<size_t>(id)] > 0) continue;
+    for (const InputPort& in : n.inputs) {
+      --uses[static_cast<size_t>(in.source.node)];
+      candidates.push_back(in.source.node);
     }
-    if (used) continue;
-    for (const InputPort& in : n.inputs) candidates.push_back(in.source.node);
     g.RemoveNode(id);
   }
   return folded;

@@ -27,6 +27,8 @@ inline ValueRef Param(Graph& g, const std::string& name, PartialShape shape,
 inline ValueRef I64(Graph& g, const std::string& name, const std::vector<int64_t>& v,
                     Shape shape = {-2}) {
   if (shape == Shape{-2}) shape = {static_cast<int64_t>(v.size())};
+  // Tensor::FromVector memcpy's from v.data(), which is null for an empty vector.
+  if (v.empty()) return {g.AddConst(name, Tensor::Allocate(ElementType::kI64, shape)), 0};
   return {g.AddConst(name, Tensor::FromVector<int64_t>(ElementType::kI64, shape, v)), 0};
 }
 inline ValueRef I64Scalar(Graph& g, const std::string& name, int64_t v) {
