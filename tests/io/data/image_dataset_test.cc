@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include <opencv2/imgcodecs.hpp>
 
@@ -301,6 +303,42 @@ TEST(ImageDatasetTest, BadOptions) {
   EXPECT_FALSE(ImageDataset::Create(o).ok());  // glob matching nothing
   EXPECT_EQ(ParseInterpolation("cubic").value(), Interpolation::kCubic);
   EXPECT_FALSE(ParseInterpolation("lanczos").ok());
+}
+
+}  // namespace
+}  // namespace ptqflow::io
+
+namespace ptqflow::io {
+namespace {
+
+// Get() from several threads at once returns the same tensors as sequential calls.
+TEST(ImageDatasetTest, ConcurrentGetMatchesSequential) {
+  const fs::path dir = TempDir();
+  for (int i = 0; i < 8; ++i) WriteTestPng(dir / ("img" + std::to_string(i) + ".png"), 20 + i, 30);
+  ImageDatasetOptions o;
+  o.source = dir.string();
+  o.height = 16;
+  o.width = 16;
+  o.mean = {10.0f};
+  o.scale = {3.0f};
+  auto d = ImageDataset::Create(o);
+  ASSERT_TRUE(d.ok());
+  std::vector<graph::Tensor> seq;
+  for (size_t i = 0; i < (*d)->size(); ++i) seq.push_back((*d)->Get(i)->inputs.at(""));
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int rep = 0; rep < 5; ++rep) {
+        for (size_t i = 0; i < seq.size(); ++i) {
+          auto s = (*d)->Get(i);
+          if (!s.ok() || !s->inputs.at("").BytesEqual(seq[i])) ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace
