@@ -173,6 +173,10 @@ Status IrReader::ReadLayer(pugi::xml_node layer, size_t index) {
   pugi::xml_node data = layer.child("data");
   for (pugi::xml_attribute a : data.attributes()) n.attrs.Set(a.name(), a.value());
   if (pugi::xml_node rt = layer.child("rt_info")) n.rt_info = RawXml(rt);
+  if (n.type == "Parameter" && n.attrs.Has("element_type")) {
+    auto t = graph::ParseElementType(*n.attrs.Find("element_type"));
+    if (!t.ok()) return Err(graph::Describe(n) + ": " + t.status().message());
+  }
   PTQ_RETURN_IF_ERROR(ReadPorts(layer, n));
   if (n.is_const()) PTQ_RETURN_IF_ERROR(ReadConst(data, n));
   g_.AddNode(std::move(n));

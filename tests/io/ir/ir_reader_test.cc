@@ -241,6 +241,12 @@ TEST(IrReaderBadInputTest, UnknownElementType) {
       &bin, {"layer 'w' (id 1, Const)", "unknown element_type 'f33'"});
 }
 
+TEST(IrReaderBadInputTest, UnknownParameterElementType) {
+  const std::string bin = TinyIrBin();
+  ExpectError(Replace(TinyIrXml(), R"(element_type="f32"/>)", R"(element_type="float"/>)"), &bin,
+              {"layer 'x' (id 7, Parameter)", "unknown element_type 'float'"});
+}
+
 TEST(IrReaderBadInputTest, UnknownPortPrecision) {
   const std::string bin = TinyIrBin();
   ExpectError(Replace(TinyIrXml(), R"(precision="I64"/>)", R"(precision="Q7"/>)"), &bin,
