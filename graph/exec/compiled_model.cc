@@ -1,0 +1,326 @@
+#include "graph/exec/compiled_model.h"
+
+#include <algorithm>
+#include <deque>
+#include <thread>
+
+#include <glog/logging.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "graph/exec/kernel.h"
+#include "graph/exec/kernel_table.h"
+
+namespace ptqflow::exec {
+
+struct CompiledModel::Impl {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  // Constants the plan reads: graph constants (shared handles) and folded values (owned).
+  std::deque<graph::Tensor> tensors;
+  std::vector<const graph::Tensor*> value_tensor;  // per value; non-null for kConst
+};
+
+CompiledModel::CompiledModel() : impl_(std::make_unique<Impl>()) {}
+CompiledModel::~CompiledModel() = default;
+
+const void* CompiledModel::engine() const { return &impl_->engine; }
+
+int CompiledModel::ValueIndex(const graph::ValueRef& v) const {
+  auto it = index_.find(v);
+  return it == index_.end() ? -1 : it->second;
+}
+
+namespace {
+
+constexpr size_t kAlign = 64;
+size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// Runs one kernel at compile time on constant inputs.
+Status RunOnce(const Kernel& k, const dnnl::engine& engine,
+               const std::vector<const graph::Tensor*>& ins, std::vector<graph::Tensor>* outs) {
+  std::vector<TensorView> in;
+  for (const graph::Tensor* t : ins) in.push_back({t->type(), &t->shape(), t->bytes()});
+  for (size_t i = 0; i < ins.size(); ++i) {
+    if (ins[i]->empty()) in[i].data = nullptr;  // shape-only input (ShapeOf)
+  }
+  std::vector<OutView> out;
+  for (graph::Tensor& t : *outs) out.push_back({t.type(), &t.shape(), t.mutable_bytes()});
+  std::unique_ptr<KernelState> state = k.CreateState(engine);
+  std::vector<uint8_t> scratch(k.scratch_bytes() + kAlign);
+  void* sp = reinterpret_cast<void*>(AlignUp(reinterpret_cast<uintptr_t>(scratch.data())));
+  dnnl::stream stream(engine);
+  KernelContext ctx{in, out, state.get(), sp, &stream};
+  return k.Run(ctx);
+}
+
+}  // namespace
+
+struct CompileHelper {
+  static Result<std::shared_ptr<const CompiledModel>> Compile(const graph::Graph& g,
+                                                              const CompileOptions& opts);
+};
+
+Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(const graph::Graph& g,
+                                                                    const CompileOptions& opts) {
+  try {
+    return CompileHelper::Compile(g, opts);
+  } catch (const dnnl::error& e) {
+    return Status::Error(std::string("oneDNN error while compiling the model: ") + e.what());
+  } catch (const std::exception& e) {
+    return Status::Error(std::string("error while compiling the model: ") + e.what());
+  }
+}
+
+Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph::Graph& g,
+                                                                    const CompileOptions& opts) {
+  using graph::NodeId;
+  std::shared_ptr<CompiledModel> plan(new CompiledModel());
+  CompiledModel::Impl& impl = *plan->impl_;
+  plan->opts_ = opts;
+  plan->threads_ = opts.threads > 0
+                       ? opts.threads
+                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+
+  PTQ_ASSIGN_OR_RETURN(std::vector<NodeId> order, g.TopologicalOrder());
+  std::vector<NodeId> results = g.results();
+  if (results.empty()) return Status::Error("the model has no outputs (Result layers)");
+
+  // Only nodes some output needs are compiled.
+  std::vector<char> needed(g.size(), 0);
+  std::vector<NodeId> stack(results.begin(), results.end());
+  while (!stack.empty()) {
+    NodeId id = stack.back();
+    stack.pop_back();
+    if (needed[id]) continue;
+    needed[id] = 1;
+    for (const graph::InputPort& p : g.node(id).inputs) {
+      if (g.contains(p.source.node) && !needed[p.source.node]) stack.push_back(p.source.node);
+    }
+  }
+
+  auto add_value = [&](graph::ValueRef ref, graph::ElementType type, graph::Shape shape) {
+    CompiledModel::Value v;
+    v.ref = ref;
+    v.type = type;
+    v.shape = std::move(shape);
+    plan->values_.push_back(std::move(v));
+    impl.value_tensor.push_back(nullptr);
+    int idx = static_cast<int>(plan->values_.size() - 1);
+    plan->index_[ref] = idx;
+    return idx;
+  };
+  auto make_const = [&](int idx, graph::Tensor t) {
+    impl.tensors.push_back(std::move(t));
+    CompiledModel::Value& v = plan->values_[idx];
+    v.storage = CompiledModel::Storage::kConst;
+    v.const_data = impl.tensors.back().bytes();
+    impl.value_tensor[idx] = &impl.tensors.back();
+  };
+
+  std::vector<std::string> unsupported;
+  std::vector<int> step_of_value;  // arena/alias values: producing step
+  for (NodeId id : order) {
+    if (!needed[id]) continue;
+    const graph::Node& n = g.node(id);
+    if (n.is_const()) {
+      if (n.outputs.size() != 1 || n.constant.empty()) {
+        return Status::Error(graph::Describe(n) + ": constant has no data");
+      }
+      int idx = add_value({id, 0}, n.constant.type(), n.constant.shape());
+      make_const(idx, n.constant);
+      continue;
+    }
+    if (n.type == "Parameter") {
+      const graph::OutputPort& p = n.outputs.at(0);
+      if (!p.shape.is_static()) {
+        return Status::Error("input '" + n.name + "' (" + graph::Describe(n) +
+                             ") has a dynamic shape " + p.shape.ToString() +
+                             "; fix it with --input-shape " + n.name + "[...] (e.g. " + n.name +
+                             "[1,3,224,224])");
+      }
+      int idx = add_value({id, 0}, p.type, p.shape.to_shape());
+      plan->values_[idx].storage = CompiledModel::Storage::kInput;
+      plan->values_[idx].input_index = static_cast<int>(plan->inputs_.size());
+      plan->inputs_.push_back({n.name, p.type, p.shape.to_shape()});
+      continue;
+    }
+    if (n.type == "Result") {
+      if (n.inputs.size() != 1) return Status::Error(graph::Describe(n) + ": expects 1 input");
+      int src = plan->ValueIndex(n.input(0));
+      if (src < 0) continue;  // producer unsupported: reported below
+      const graph::OutputPort& sp = g.output(n.input(0));
+      ModelOutput o;
+      o.tensor_name = sp.names.empty() ? n.name : sp.names.front();
+      o.result_name = n.name;
+      o.source = n.input(0);
+      o.type = plan->values_[src].type;
+      o.shape = plan->values_[src].shape;
+      plan->outputs_.push_back(o);
+      plan->output_values_.push_back(src);
+      continue;
+    }
+    KernelFactory factory = FindKernel(n.type);
+    if (!factory) {
+      unsupported.push_back(graph::Describe(n));
+      continue;
+    }
+    KernelInit init{n, {}, impl.engine, opts};
+    std::vector<int> in_idx;
+    bool inputs_known = true;
+    for (const graph::InputPort& p : n.inputs) {
+      int vi = plan->ValueIndex(p.source);
+      if (vi < 0) {
+        inputs_known = false;
+        break;
+      }
+      in_idx.push_back(vi);
+      const CompiledModel::Value& v = plan->values_[vi];
+      init.inputs.push_back({v.type, v.shape, impl.value_tensor[vi]});
+    }
+    if (!inputs_known) continue;  // an upstream layer is unsupported
+    if (!unsupported.empty()) {
+      // Keep scanning for unsupported layers, but do not build kernels we will not use.
+      for (size_t k = 0; k < n.outputs.size(); ++k) {
+        const graph::OutputPort& p = n.outputs[k];
+        add_value({id, static_cast<int32_t>(k)}, p.type,
+                  p.shape.is_static() ? p.shape.to_shape() : graph::Shape{});
+      }
+      continue;
+    }
+    std::vector<ValueInfo> outs;
+    PTQ_ASSIGN_OR_RETURN(std::unique_ptr<Kernel> kernel, factory(init, &outs));
+    CHECK(kernel) << n.type;
+    kernel->where = graph::Describe(n);
+    if (outs.size() != n.outputs.size()) {
+      return Status::Error(graph::Describe(n) + ": the kernel produces " +
+                           std::to_string(outs.size()) + " outputs, the layer has " +
+                           std::to_string(n.outputs.size()));
+    }
+    for (size_t k = 0; k < outs.size(); ++k) {
+      const graph::OutputPort& p = n.outputs[k];
+      if (p.shape.rank_known() && !p.shape.Accepts(outs[k].shape)) {
+        return Status::Error(graph::Describe(n) + ": output " + std::to_string(k) +
+                             " computes to shape " + graph::ShapeToString(outs[k].shape) +
+                             " but the model declares " + p.shape.ToString());
+      }
+      if (p.type != graph::ElementType::kUndefined && p.type != outs[k].type) {
+        return Status::Error(graph::Describe(n) + ": output " + std::to_string(k) +
+                             " computes to element type " + TypeName(outs[k].type) +
+                             " but the model declares " + TypeName(p.type));
+      }
+    }
+    bool all_const = opts.fold_constants && kernel->foldable();
+    for (int vi : in_idx) {
+      all_const = all_const && (plan->values_[vi].storage == CompiledModel::Storage::kConst ||
+                                !kernel->depends_on_values());
+    }
+    std::vector<int> out_idx;
+    for (size_t k = 0; k < outs.size(); ++k) {
+      out_idx.push_back(add_value({id, static_cast<int32_t>(k)}, outs[k].type, outs[k].shape));
+    }
+    const int alias = kernel->alias_input();
+    if (all_const) {
+      std::vector<graph::Tensor> results_t;
+      if (alias >= 0) {
+        results_t.push_back(impl.value_tensor[in_idx[alias]]->Reshaped(outs[0].shape));
+      } else {
+        for (const ValueInfo& o : outs)
+          results_t.push_back(graph::Tensor::Allocate(o.type, o.shape));
+        std::vector<const graph::Tensor*> ins;
+        std::deque<graph::Tensor> shape_only;  // placeholders for non-constant inputs
+        for (int vi : in_idx) {
+          if (impl.value_tensor[vi]) {
+            ins.push_back(impl.value_tensor[vi]);
+          } else {
+            shape_only.emplace_back();
+            ins.push_back(&shape_only.back());
+          }
+        }
+        Status st = RunOnce(*kernel, impl.engine, ins, &results_t);
+        if (!st.ok()) return st.WithContext(graph::Describe(n) + " (folding constants)");
+      }
+      for (size_t k = 0; k < out_idx.size(); ++k) {
+        make_const(out_idx[k], results_t[k]);
+        plan->const_values_.push_back(out_idx[k]);
+      }
+      continue;
+    }
+    if (alias >= 0) {
+      CHECK_EQ(out_idx.size(), 1u);
+      int root = in_idx[alias];
+      const CompiledModel::Value& rv = plan->values_[root];
+      if (rv.storage == CompiledModel::Storage::kAlias) root = rv.alias_of;
+      plan->values_[out_idx[0]].storage = CompiledModel::Storage::kAlias;
+      plan->values_[out_idx[0]].alias_of = root;
+      continue;  // no step: the output is the input's bytes
+    }
+    CompiledModel::Step step;
+    step.node = id;
+    step.where = kernel->where;
+    step.kernel = std::move(kernel);
+    step.in = in_idx;
+    step.out = out_idx;
+    plan->scratch_bytes_ = std::max(plan->scratch_bytes_, AlignUp(step.kernel->scratch_bytes()));
+    plan->steps_.push_back(std::move(step));
+  }
+  if (!unsupported.empty()) {
+    std::string msg =
+        std::to_string(unsupported.size()) + " layer(s) have no CPU kernel in ptqflow's executor: ";
+    for (size_t i = 0; i < unsupported.size(); ++i) msg += (i ? "; " : "") + unsupported[i];
+    return Status::Error(msg);
+  }
+
+  // Liveness: a value's bytes are busy from its producing step to the last step reading it
+  // (directly or through an alias); outputs stay live to the end of the run.
+  const size_t nv = plan->values_.size();
+  const int kEnd = static_cast<int>(plan->steps_.size());
+  std::vector<int> def(nv, -1), last(nv, -1);
+  auto root_of = [&](int v) {
+    const CompiledModel::Value& val = plan->values_[v];
+    return val.storage == CompiledModel::Storage::kAlias ? val.alias_of : v;
+  };
+  for (int s = 0; s < kEnd; ++s) {
+    for (int v : plan->steps_[s].out) def[v] = s;
+    for (int v : plan->steps_[s].in) last[root_of(v)] = std::max(last[root_of(v)], s);
+  }
+  for (int v : plan->output_values_) last[root_of(v)] = kEnd;
+  struct Block {
+    int value;
+    size_t size;
+    int begin, end;
+  };
+  std::vector<Block> blocks;
+  for (size_t v = 0; v < nv; ++v) {
+    const CompiledModel::Value& val = plan->values_[v];
+    if (val.storage != CompiledModel::Storage::kArena) continue;
+    CHECK_GE(def[v], 0);
+    size_t bytes =
+        AlignUp(std::max<size_t>(1, graph::ByteSize(val.type, graph::ElementCount(val.shape))));
+    blocks.push_back({static_cast<int>(v), bytes, def[v], std::max(def[v], last[v])});
+    plan->unshared_bytes_ += bytes;
+  }
+  std::stable_sort(blocks.begin(), blocks.end(),
+                   [](const Block& a, const Block& b) { return a.size > b.size; });
+  struct Placed {
+    size_t offset, size;
+    int begin, end;
+  };
+  std::vector<Placed> placed;
+  for (const Block& b : blocks) {
+    std::vector<std::pair<size_t, size_t>> busy;  // [offset, offset+size) overlapping in time
+    for (const Placed& p : placed) {
+      if (p.begin <= b.end && b.begin <= p.end) busy.push_back({p.offset, p.offset + p.size});
+    }
+    std::sort(busy.begin(), busy.end());
+    size_t off = 0;
+    for (const auto& [lo, hi] : busy) {
+      if (off + b.size <= lo) break;
+      off = std::max(off, hi);
+    }
+    placed.push_back({off, b.size, b.begin, b.end});
+    plan->values_[b.value].offset = off;
+    plan->arena_bytes_ = std::max(plan->arena_bytes_, off + b.size);
+  }
+  return std::shared_ptr<const CompiledModel>(std::move(plan));
+}
+
+}  // namespace ptqflow::exec
