@@ -449,3 +449,39 @@ Status InferNormalize(InferContext& ctx) {
 }
 
 }  // namespace ptqflow::graph::ops
+
+namespace ptqflow::graph::ops {
+
+// Output = input 0 (type and shape); the other inputs (indices, updates, axis) are not checked.
+Status InferPassThrough(InferContext& ctx) {
+  if (ctx.num_inputs() == 0) return ctx.Error("has no inputs");
+  ctx.SetOutput(0, ctx.in_type(0), ctx.in_shape(0));
+  return Status::Ok();
+}
+
+Status InferGatherElements(InferContext& ctx) {
+  PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(2));
+  const PartialShape& d = ctx.in_shape(0);
+  const PartialShape& i = ctx.in_shape(1);
+  if (d.rank_known() && i.rank_known() && d.rank() != i.rank()) {
+    return ctx.Error("data " + d.ToString() + " and indices " + i.ToString() +
+                     " must have the same rank");
+  }
+  ctx.SetOutput(0, ctx.in_type(0), i);
+  return Status::Ok();
+}
+
+Status InferNonZero(InferContext& ctx) {
+  PTQ_RETURN_IF_ERROR(ctx.ExpectInputs(1));
+  ElementType t = ElementType::kI64;
+  if (ctx.node().attrs.Has("output_type")) {
+    PTQ_ASSIGN_OR_RETURN(t, ctx.Type("output_type"));
+  }
+  const PartialShape& x = ctx.in_shape(0);
+  ctx.SetOutput(
+      0, t,
+      PartialShape({x.rank_known() ? static_cast<int64_t>(x.rank()) : kDynamicDim, kDynamicDim}));
+  return Status::Ok();
+}
+
+}  // namespace ptqflow::graph::ops

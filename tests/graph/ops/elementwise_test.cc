@@ -175,5 +175,22 @@ TEST(ElementwiseTest, MvnAndNormalizeL2) {
   EXPECT_NE(InferError(g).find("layer 'mvn_bad'"), std::string::npos);
 }
 
+TEST(ElementwiseTest, IndexOps) {
+  Graph g;
+  ValueRef x = Param(g, "x", {3, 4});
+  // NonZero: [rank, number of non-zeros (unknown)]
+  ValueRef nz = Op(g, "NonZero", {x}, Attrs({{"output_type", "i32"}}), "opset3");
+  // GatherElements: output has the indices' shape
+  ValueRef ge = Op(g, "GatherElements", {x, Param(g, "i", {3, 2}, ElementType::kI64)},
+                   Attrs({{"axis", "1"}}), "opset6");
+  ASSERT_TRUE(InferShapes(g).ok());
+  EXPECT_EQ(g.output(nz).shape, PartialShape({2, -1}));
+  EXPECT_EQ(g.output(nz).type, ElementType::kI32);
+  EXPECT_EQ(g.output(ge).shape, PartialShape({3, 2}));
+  Op(g, "GatherElements", {x, Param(g, "j", {3}, ElementType::kI64)}, Attrs({{"axis", "0"}}),
+     "opset6", 1, "ge_bad");
+  EXPECT_NE(InferError(g).find("layer 'ge_bad'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ptqflow::graph::ops
