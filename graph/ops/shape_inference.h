@@ -36,6 +36,14 @@ Result<std::map<std::string, PartialShape>> ParseInputShapes(const std::string& 
 
 // Replaces every non-Const node whose outputs were all evaluated by InferShapes (value-known)
 // with Const nodes, then removes nodes no longer used. Returns the number of folded nodes.
+//   single-output node: becomes a Const in place (same NodeId, name, ir_id and output port,
+//                       so consumers are untouched);
+//   multi-output node:  one Const per output, named "<name>.<port>", carrying the port's
+//                       tensor names; the node is removed.
+// Nodes made dead by the folding are removed (Parameters never); nodes that were already unused
+// are kept. Value-known means: i32/i64/boolean tensors of at most 1024 elements and f32/f64
+// tensors of at most 64 elements (see graph/ops/infer_context.h). Float -> integer Convert
+// truncates toward zero.
 Result<int> FoldKnownValues(Graph& g);
 
 // True if `type` is in the op table (has shape inference).
