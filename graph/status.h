@@ -19,10 +19,8 @@ class Status {
   static Status Error(std::string message) { return Status(std::move(message)); }
 
   bool ok() const { return !message_.has_value(); }
-  const std::string& message() const {
-    static const std::string kEmpty;
-    return message_ ? *message_ : kEmpty;
-  }
+  // By value: `result.status().message()` must not dangle.
+  std::string message() const { return message_ ? *message_ : std::string(); }
   // Returns a copy whose message is "<context>: <message>" (no-op when ok).
   Status WithContext(const std::string& context) const {
     if (ok()) return *this;
