@@ -22,7 +22,8 @@ std::vector<std::string> SplitComma(const std::string& s) {
   size_t start = 0;
   while (true) {
     size_t pos = s.find(',', start);
-    out.push_back(Trim(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start)));
+    out.push_back(
+        Trim(s.substr(start, pos == std::string::npos ? std::string::npos : pos - start)));
     if (pos == std::string::npos) break;
     start = pos + 1;
   }

@@ -54,7 +54,8 @@ Result<ElementType> ParsePrecision(std::string_view name) {
   for (const Info& i : kInfos) {
     if (i.precision == name) return i.type;
   }
-  if (name == "FP32" || name == "FP16") return name == "FP32" ? ElementType::kF32 : ElementType::kF16;
+  if (name == "FP32" || name == "FP16")
+    return name == "FP32" ? ElementType::kF32 : ElementType::kF16;
   if (name == "U1") return ElementType::kU1;
   if (name == "BOOLEAN") return ElementType::kBoolean;
   if (name == "UNDEFINED" || name == "DYNAMIC") return ElementType::kUndefined;

@@ -111,8 +111,7 @@ NodeId Graph::FindByName(const std::string& name) const {
   return kNoNode;
 }
 
-std::unordered_map<ValueRef, std::vector<Graph::Use>, ValueRefHash> Graph::BuildConsumers()
-    const {
+std::unordered_map<ValueRef, std::vector<Graph::Use>, ValueRefHash> Graph::BuildConsumers() const {
   std::unordered_map<ValueRef, std::vector<Use>, ValueRefHash> out;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const Node& n = nodes_[i];
@@ -186,7 +185,8 @@ Status Graph::Validate() const {
       if (n.constant.empty()) return Status::Error(Describe(n) + ": Const without data");
       if (n.outputs[0].type != n.constant.type() ||
           n.outputs[0].shape != PartialShape(n.constant.shape())) {
-        return Status::Error(Describe(n) + ": output port does not match the constant's type/shape");
+        return Status::Error(Describe(n) +
+                             ": output port does not match the constant's type/shape");
       }
     }
   }

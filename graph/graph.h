@@ -34,9 +34,7 @@ struct ValueRef {
   bool valid() const { return node != kNoNode; }
   bool operator==(const ValueRef& o) const { return node == o.node && port == o.port; }
   bool operator!=(const ValueRef& o) const { return !(*this == o); }
-  bool operator<(const ValueRef& o) const {
-    return node != o.node ? node < o.node : port < o.port;
-  }
+  bool operator<(const ValueRef& o) const { return node != o.node ? node < o.node : port < o.port; }
 };
 
 struct ValueRefHash {
@@ -64,15 +62,15 @@ struct OutputPort {
 
 struct Node {
   std::string name;
-  std::string type;             // OpenVINO op type; constants are "Const"
-  std::string version;          // "opset1", ...; "" if unknown
-  Attributes attrs;             // for Const: no element_type/shape/offset/size (see constant)
+  std::string type;     // OpenVINO op type; constants are "Const"
+  std::string version;  // "opset1", ...; "" if unknown
+  Attributes attrs;     // for Const: no element_type/shape/offset/size (see constant)
   std::vector<InputPort> inputs;
   std::vector<OutputPort> outputs;
-  Tensor constant;              // type "Const" only
-  std::string rt_info;          // opaque XML of the layer's <rt_info>, "" if none
-  int64_t ir_id = -1;           // layer id in the IR file; -1 = assign on write
-  std::string onnx_node;        // ONNX node this op was translated from ("" if none)
+  Tensor constant;        // type "Const" only
+  std::string rt_info;    // opaque XML of the layer's <rt_info>, "" if none
+  int64_t ir_id = -1;     // layer id in the IR file; -1 = assign on write
+  std::string onnx_node;  // ONNX node this op was translated from ("" if none)
   bool alive = true;
 
   bool is_const() const { return type == "Const"; }

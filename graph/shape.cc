@@ -22,8 +22,8 @@ std::string ShapeToString(const Shape& s) {
 }
 
 bool PartialShape::is_static() const {
-  return rank_known_ && std::none_of(dims_.begin(), dims_.end(),
-                                     [](int64_t d) { return d == kDynamicDim; });
+  return rank_known_ &&
+         std::none_of(dims_.begin(), dims_.end(), [](int64_t d) { return d == kDynamicDim; });
 }
 
 const Shape& PartialShape::to_shape() const {

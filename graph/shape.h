@@ -14,12 +14,12 @@ namespace ptqflow::graph {
 using Shape = std::vector<int64_t>;  // fully static
 inline constexpr int64_t kDynamicDim = -1;
 
-int64_t ElementCount(const Shape& s);  // 1 for a scalar
+int64_t ElementCount(const Shape& s);       // 1 for a scalar
 std::string ShapeToString(const Shape& s);  // "[1,3,224,224]"
 
 class PartialShape {
  public:
-  PartialShape() : rank_known_(false) {}  // dynamic rank
+  PartialShape() : rank_known_(false) {}                                   // dynamic rank
   PartialShape(Shape dims) : rank_known_(true), dims_(std::move(dims)) {}  // NOLINT
   PartialShape(std::initializer_list<int64_t> dims) : rank_known_(true), dims_(dims) {}
   static PartialShape DynamicRank() { return PartialShape(); }

@@ -36,7 +36,7 @@ class Status {
 template <typename T>
 class Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(runtime/explicit)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(runtime/explicit)
   Result(Status status) : v_(std::move(status)) {}  // NOLINT(runtime/explicit)
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -56,10 +56,10 @@ class Result {
 }  // namespace ptqflow
 
 // Propagate a failed Status from an expression returning Status.
-#define PTQ_RETURN_IF_ERROR(expr)             \
-  do {                                        \
-    ::ptqflow::Status _ptq_st = (expr);       \
-    if (!_ptq_st.ok()) return _ptq_st;        \
+#define PTQ_RETURN_IF_ERROR(expr)       \
+  do {                                  \
+    ::ptqflow::Status _ptq_st = (expr); \
+    if (!_ptq_st.ok()) return _ptq_st;  \
   } while (0)
 
 #define PTQ_CONCAT_INNER(a, b) a##b
