@@ -33,7 +33,7 @@ class Tensor {
   static Tensor FromVector(ElementType type, Shape shape, const std::vector<T>& values) {
     Tensor t = Allocate(type, std::move(shape));
     CHECK_EQ(values.size() * sizeof(T), t.nbytes());
-    std::memcpy(t.mutable_bytes(), values.data(), t.nbytes());
+    if (!values.empty()) std::memcpy(t.mutable_bytes(), values.data(), t.nbytes());
     return t;
   }
   static Tensor Scalar(float v) { return FromVector<float>(ElementType::kF32, {}, {v}); }
