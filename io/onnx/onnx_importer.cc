@@ -444,6 +444,15 @@ Status AddInputs(ImportState& st, const onnx::GraphProto& g) {
     names.push_back(in.name());
     auto fz = opt.frozen_inputs.find(in.name());
     if (fz != opt.frozen_inputs.end()) {
+      const int32_t declared =
+          in.type().has_tensor_type() ? in.type().tensor_type().elem_type() : 0;
+      auto dt = ElementTypeFromOnnx(declared);
+      if (declared != 0 && dt.ok() && *dt != fz->second.type()) {
+        return Status::Error("frozen value for model input '" + in.name() + "' has type " +
+                             std::string(graph::ElementTypeName(fz->second.type())) +
+                             ", but the input is declared as " +
+                             std::string(graph::ElementTypeName(*dt)));
+      }
       graph::NodeId id = st.graph().AddConst(in.name(), fz->second);
       graph::OutputPort& p = st.graph().node(id).outputs[0];
       p.names = {in.name()};

@@ -130,6 +130,17 @@ TEST(OnnxImportErrorsTest, MissingOutputAndBadAttributeType) {
               {"attr.onnx", "ONNX node 'lr' (LeakyRelu)", "'alpha'", "FLOAT"});
 }
 
+TEST(OnnxImportErrorsTest, FrozenInputOfWrongType) {
+  OnnxBuilder b(13);
+  b.Input("x", {1, 4});
+  b.Input("sr", {}, onnx::TensorProto::INT64);
+  b.Node("Relu", {"x"}, {"y"}, "relu");
+  b.Output("y");
+  OnnxImportOptions opt;
+  opt.frozen_inputs["sr"] = graph::Tensor::Scalar(16000.f);
+  ExpectError(ImportOnnxFromBytes(b.Bytes(), "m.onnx", opt), {"m.onnx", "'sr'", "f32", "i64"});
+}
+
 TEST(OnnxImportErrorsTest, UnknownFrozenInput) {
   OnnxImportOptions opt;
   opt.frozen_inputs["sr"] = graph::Tensor::Scalar(1.f);

@@ -25,11 +25,6 @@ Result<Graph> Import(const OnnxBuilder& b, const OnnxImportOptions& opt = {}) {
   return ImportOnnx(b.Save(testing::TempDir()), opt);
 }
 
-const Node& Named(const Graph& g, const std::string& name) {
-  graph::NodeId id = g.FindByName(name);
-  CHECK_NE(id, graph::kNoNode) << "no node named " << name;
-  return g.node(id);
-}
 const Node& In(const Graph& g, const Node& n, size_t i) { return g.node(n.input(i).node); }
 std::string Attr(const Node& n, const std::string& name) {
   const std::string* s = n.attrs.Find(name);
