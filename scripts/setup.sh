@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates clang-format nodejs npm
   libtbb-dev libpugixml-dev libeigen3-dev libopencv-dev libsndfile1-dev
   libprotobuf-dev protobuf-compiler libgflags-dev libgoogle-glog-dev libdnnl-dev libonnx-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   # real data: Fashion-MNIST, speech WAVs, ONNX backend node tests
   dataset-fashion-mnist pocketsphinx-testdata libonnx-testdata
 )

@@ -1,6 +1,5 @@
 #include "io/data/file_util.h"
 
-#include <dlfcn.h>
 #include <glob.h>
 #include <zlib.h>
 
@@ -157,50 +156,16 @@ Result<std::vector<fs::path>> ListDataFiles(const std::string& source, SourceKin
 }
 
 // ---------------------------------------------------------------------------------------------
-// zlib, resolved at run time (see the header).
+// zlib decompression.
 
 namespace {
-
-struct ZlibApi {
-  decltype(&inflateInit2_) init2 = nullptr;
-  decltype(&inflate) inflate_fn = nullptr;
-  decltype(&inflateEnd) end = nullptr;
-  decltype(&inflateReset) reset = nullptr;
-  decltype(&zlibVersion) version = nullptr;
-  std::string error;
-};
-
-const ZlibApi& Zlib() {
-  static ZlibApi api;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    void* h = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (h == nullptr) {
-      const char* e = dlerror();
-      api.error = std::string("zlib (libz.so.1) is not available: ") + (e ? e : "unknown");
-      return;
-    }
-    api.init2 = reinterpret_cast<decltype(&inflateInit2_)>(dlsym(h, "inflateInit2_"));
-    api.inflate_fn = reinterpret_cast<decltype(&inflate)>(dlsym(h, "inflate"));
-    api.end = reinterpret_cast<decltype(&inflateEnd)>(dlsym(h, "inflateEnd"));
-    api.reset = reinterpret_cast<decltype(&inflateReset)>(dlsym(h, "inflateReset"));
-    api.version = reinterpret_cast<decltype(&zlibVersion)>(dlsym(h, "zlibVersion"));
-    if (!api.init2 || !api.inflate_fn || !api.end || !api.reset || !api.version) {
-      api.error = "zlib (libz.so.1) lacks the inflate functions";
-    }
-  });
-  return api;
-}
 
 // window_bits: 15+32 = zlib or gzip header auto-detected; -15 = raw deflate.
 Result<std::string> Decompress(std::string_view data, int window_bits, size_t size_hint,
                                bool multi_member, const std::string& what) {
-  const ZlibApi& z = Zlib();
-  if (!z.error.empty()) return Status::Error(what + ": cannot decompress: " + z.error);
   z_stream s;
   std::memset(&s, 0, sizeof(s));
-  // Our compiled ZLIB_VERSION's major version must match the loaded library's (zlib's own check).
-  if (z.init2(&s, window_bits, z.version(), static_cast<int>(sizeof(z_stream))) != Z_OK) {
+  if (inflateInit2(&s, window_bits) != Z_OK) {
     return Status::Error(what + ": zlib inflateInit failed");
   }
   std::string out;
@@ -215,26 +180,26 @@ Result<std::string> Decompress(std::string_view data, int window_bits, size_t si
     const size_t room = out.size() - produced;
     s.avail_out = static_cast<uInt>(std::min<size_t>(room, 1u << 30));
     const uInt before = s.avail_out;
-    rc = z.inflate_fn(&s, Z_NO_FLUSH);
+    rc = inflate(&s, Z_NO_FLUSH);
     produced += before - s.avail_out;
     if (rc == Z_STREAM_END) {
       if (multi_member && s.avail_in > 0) {
-        z.reset(&s);
+        inflateReset(&s);
         continue;
       }
       break;
     }
     if (rc == Z_BUF_ERROR && s.avail_out != 0 && s.avail_in == 0) {
-      z.end(&s);
+      inflateEnd(&s);
       return Status::Error(what + ": compressed data is truncated");
     }
     if (rc != Z_OK && rc != Z_BUF_ERROR) {
       std::string msg = s.msg ? s.msg : ("zlib error " + std::to_string(rc));
-      z.end(&s);
+      inflateEnd(&s);
       return Status::Error(what + ": corrupt compressed data: " + msg);
     }
   }
-  z.end(&s);
+  inflateEnd(&s);
   out.resize(produced);
   return out;
 }

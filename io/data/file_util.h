@@ -1,10 +1,6 @@
 // Small helpers shared by the dataset loaders: whole-file reads, listing a dataset's files
 // (folder / glob / list file), and zlib decompression.
-//
-// zlib note: the io/data library does not link zlib directly (io/CMakeLists.txt lists only
-// OpenCV and sndfile), so the zlib functions are looked up at run time in libz.so.1, which
-// OpenCV's core library already loads into every process that links it. If it cannot be found,
-// decompression returns a clear error. Thread-safe: the lookup happens once (std::call_once).
+// Thread-safe: no shared state.
 #pragma once
 
 #include <filesystem>
