@@ -44,6 +44,8 @@ PTQ_DECLARE_FACTORY(MakeTile)
 PTQ_DECLARE_FACTORY(MakePad)
 PTQ_DECLARE_FACTORY(MakeRange)
 PTQ_DECLARE_FACTORY(MakeDepthToSpace)
+// lstm.cc
+PTQ_DECLARE_FACTORY(MakeLstmSequence)
 // interpolate.cc
 PTQ_DECLARE_FACTORY(MakeInterpolate)
 
