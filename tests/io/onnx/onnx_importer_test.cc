@@ -570,6 +570,67 @@ TEST(OnnxImporterTest, LstmBecomesLstmSequenceWithReorderedGates) {
   EXPECT_EQ(OutputProducer(*g, "Yc").outputs[0].shape, PartialShape({1, 1, H}));
 }
 
+TEST(OnnxImporterTest, ConvTransposeBecomesBackpropData) {
+  OnnxBuilder b(11);
+  b.Input("x", {1, 4, 3, 3});
+  b.InitF("w", {4, 2, 2, 2}, std::vector<float>(32, 1.f));  // [C_in, C_out, kh, kw]
+  b.InitF("bias", {2}, {0.5f, -0.5f});
+  auto* n = b.Node("ConvTranspose", {"x", "w", "bias"}, {"y"}, "up");
+  OnnxBuilder::AttrInts(n, "strides", {2, 2});
+  b.Output("y");
+  auto g = Import(b);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  const Node& add = OutputProducer(*g, "y");
+  EXPECT_EQ(add.type, "Add");
+  EXPECT_EQ(In(*g, add, 1).constant.shape(), (graph::Shape{1, 2, 1, 1}));
+  const Node& d = In(*g, add, 0);
+  EXPECT_EQ(d.type, "ConvolutionBackpropData");
+  EXPECT_EQ(Attr(d, "strides"), "2,2");
+  EXPECT_EQ(Attr(d, "output_padding"), "0,0");
+  // (3 - 1) * 2 + 2 = 6.
+  EXPECT_EQ(add.outputs[0].shape, PartialShape({1, 2, 6, 6}));
+}
+
+TEST(OnnxImporterTest, PadSplitCastWhereExpand) {
+  OnnxBuilder b(13);
+  b.Input("x", {1, 4});
+  b.Input("p", {4}, onnx::TensorProto::INT64);  // non-constant pads
+  b.Node("Pad", {"x", "p"}, {"padded"}, "pad");
+  auto* sp = b.Node("Split", {"x"}, {"s0", "s1"}, "split");
+  OnnxBuilder::AttrInt(sp, "axis", 1);
+  auto* c = b.Node("Cast", {"s0"}, {"mask"}, "cast");
+  OnnxBuilder::AttrInt(c, "to", onnx::TensorProto::BOOL);
+  b.Node("Where", {"mask", "s0", "s1"}, {"w"}, "where");
+  b.InitI64("shape", {2}, {3, 2});
+  b.Node("Expand", {"w", "shape"}, {"y"}, "expand");
+  b.Output("padded");
+  b.Output("y");
+  auto g = Import(b);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  const Node& pad = OutputProducer(*g, "padded");
+  EXPECT_EQ(pad.type, "Pad");
+  EXPECT_EQ(Attr(pad, "pad_mode"), "constant");
+  const Node& psplit = In(*g, pad, 1);
+  EXPECT_EQ(psplit.type, "Split");
+  EXPECT_EQ(Attr(psplit, "num_splits"), "2");
+  EXPECT_EQ(pad.input(1).port, 0);
+  EXPECT_EQ(pad.input(2).port, 1);
+  const Node& ex = OutputProducer(*g, "y");
+  EXPECT_EQ(ex.type, "Broadcast");
+  EXPECT_EQ(Attr(ex, "mode"), "bidirectional");
+  EXPECT_EQ(ex.outputs[0].shape, PartialShape({3, 2}));
+  const Node& sel = In(*g, ex, 0);
+  EXPECT_EQ(sel.type, "Select");
+  const Node& cv = In(*g, sel, 0);
+  EXPECT_EQ(cv.type, "Convert");
+  EXPECT_EQ(Attr(cv, "destination_type"), "boolean");
+  const Node& split = In(*g, cv, 0);
+  EXPECT_EQ(split.type, "Split");
+  EXPECT_EQ(In(*g, split, 1).constant.ToInt64s(), std::vector<int64_t>{1});
+  EXPECT_EQ(split.outputs[1].onnx_tensor, "s1");
+  EXPECT_EQ(split.outputs[0].shape, PartialShape({1, 2}));
+}
+
 TEST(OnnxImporterTest, InputShapesFixDynamicDims) {
   OnnxBuilder b(13);
   b.Input("x", {-1, 3});
