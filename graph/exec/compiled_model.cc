@@ -196,6 +196,23 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
                            std::to_string(n.outputs.size()));
     }
     for (size_t k = 0; k < outs.size(); ++k) {
+      // A value this large is a bad model or bad input shape, not something to allocate.
+      constexpr double kMaxBytes = 64.0 * (1ull << 30);
+      double bytes = graph::BitWidth(outs[k].type) / 8.0;
+      for (int64_t d : outs[k].shape) {
+        if (d < 0) {
+          return Status::Error(graph::Describe(n) + ": output " + std::to_string(k) +
+                               " has a negative dimension " + graph::ShapeToString(outs[k].shape));
+        }
+        bytes *= static_cast<double>(d);
+      }
+      if (bytes > kMaxBytes) {
+        return Status::Error(graph::Describe(n) + ": output " + std::to_string(k) + " of shape " +
+                             graph::ShapeToString(outs[k].shape) + " would need " +
+                             std::to_string(static_cast<int64_t>(bytes / (1 << 20))) + " MiB");
+      }
+    }
+    for (size_t k = 0; k < outs.size(); ++k) {
       const graph::OutputPort& p = n.outputs[k];
       if (p.shape.rank_known() && !p.shape.Accepts(outs[k].shape)) {
         return Status::Error(graph::Describe(n) + ": output " + std::to_string(k) +
