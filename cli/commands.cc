@@ -7,7 +7,10 @@
 #include <string>
 
 #include "cli/summary.h"
+#include "graph/exec/compiled_model.h"
+#include "graph/exec/session.h"
 #include "graph/ops/shape_inference.h"
+#include "io/data/npy.h"
 #include "io/ir/ir_writer.h"
 #include "io/model/model_io.h"
 
@@ -16,6 +19,11 @@ DEFINE_string(input_shape, "", "fix model input shapes, e.g. 'x[1,3,48,320]' or 
 DEFINE_string(freeze_input, "",
               "ONNX: replace inputs by constants, e.g. 'sr=16000' (integer -> i64, else f32)");
 DEFINE_string(weights, "", "IR weights file (default: the model path with .bin)");
+DEFINE_string(model, "", "infer: model path (.xml or .onnx)");
+DEFINE_string(input, "",
+              "infer: model inputs as name=file.npy; repeat the flag or separate with commas");
+DEFINE_string(output_dir, "", "infer: directory for the output .npy files");
+DEFINE_int32(threads, 0, "intra-op threads per inference (0 = all cores)");
 
 namespace ptqflow::cli {
 namespace fs = std::filesystem;
@@ -73,6 +81,80 @@ int Summary(int argc, char** argv) {
   return kExitOk;
 }
 
+// "a=x.npy,b=y.npy" -> {a: x.npy, b: y.npy}.
+Result<std::map<std::string, std::string>> ParseInputFiles(const std::string& spec) {
+  std::map<std::string, std::string> out;
+  size_t start = 0;
+  while (start < spec.size()) {
+    size_t end = spec.find(',', start);
+    if (end == std::string::npos) end = spec.size();
+    const std::string item = spec.substr(start, end - start);
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+      return Status::Error("--input '" + item + "' is not of the form name=file.npy");
+    }
+    if (!out.emplace(item.substr(0, eq), item.substr(eq + 1)).second) {
+      return Status::Error("--input names '" + item.substr(0, eq) + "' twice");
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+// Output tensor names may contain '/', ':' and the like; keep file names portable.
+std::string FileNameFor(const std::string& tensor) {
+  std::string out = tensor;
+  for (char& c : out) {
+    if (c == '/' || c == '\\' || c == ':' || c == ' ') c = '_';
+  }
+  return out.empty() ? std::string("output") : out;
+}
+
+int Infer(int argc, char**) {
+  if (argc != 2) return Usage("infer takes flags only (--model, --input, --output-dir)");
+  if (FLAGS_model.empty()) return Usage("infer needs --model M.xml|M.onnx");
+  if (FLAGS_input.empty()) return Usage("infer needs --input name=file.npy");
+  if (FLAGS_output_dir.empty()) return Usage("infer needs --output-dir DIR");
+  auto files = ParseInputFiles(FLAGS_input);
+  if (!files.ok()) return Fail(files.status());
+  std::map<std::string, graph::Tensor> inputs;
+  for (const auto& [name, file] : *files) {
+    auto t = io::ReadNpy(file);
+    if (!t.ok()) return Fail(t.status().WithContext("input '" + name + "'"));
+    inputs[name] = *t;
+  }
+  auto opts = ModelOptionsFromFlags();
+  if (!opts.ok()) return Fail(opts.status());
+  // Dynamic input dimensions default to the shapes of the given arrays.
+  for (const auto& [name, t] : inputs)
+    opts->input_shapes.emplace(name, graph::PartialShape(t.shape()));
+  auto g = io::ReadModel(FLAGS_model, *opts);
+  if (!g.ok()) return Fail(g.status());
+  exec::CompileOptions copts;
+  copts.threads = FLAGS_threads;
+  auto plan = exec::CompiledModel::Compile(*g, copts);
+  if (!plan.ok()) return Fail(plan.status().WithContext(FLAGS_model));
+  exec::Session session(*plan);
+  std::map<std::string, graph::Tensor> outputs;
+  Status st = session.Run(inputs, &outputs);
+  if (!st.ok()) return Fail(st.WithContext(FLAGS_model));
+  std::error_code ec;
+  fs::create_directories(FLAGS_output_dir, ec);
+  if (ec) {
+    return Fail(
+        Status::Error("cannot create --output-dir '" + FLAGS_output_dir + "': " + ec.message()));
+  }
+  for (const auto& [name, t] : outputs) {
+    const fs::path file = fs::path(FLAGS_output_dir) / (FileNameFor(name) + ".npy");
+    st = io::WriteNpy(file, t);
+    if (!st.ok()) return Fail(st);
+    std::printf("%s %s%s -> %s\n", name.c_str(),
+                std::string(graph::ElementTypeName(t.type())).c_str(),
+                graph::ShapeToString(t.shape()).c_str(), file.c_str());
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 const char* UsageText() {
@@ -82,12 +164,15 @@ const char* UsageText() {
          "      read an ONNX (.onnx) or OpenVINO IR (.xml) model, write OpenVINO IR v11\n"
          "  summary MODEL [--input-shape S] [--freeze-input F]\n"
          "      print inputs, outputs and op counts of a model\n"
+         "  infer --model M --input name=file.npy [...] --output-dir D [--threads N]\n"
+         "      run a model on .npy inputs and write each output as D/<tensor name>.npy\n"
          "flags are documented by --help; dashes and underscores in flag names are equivalent\n"
          "exit codes: 0 ok, 1 bad input (file, model, config, data), 2 bad usage\n";
 }
 
 std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
   std::vector<std::string> out;
+  std::string inputs;  // repeated --input flags, merged into one comma-separated value
   bool flags_done = false;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
@@ -99,8 +184,17 @@ std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
         if (a[k] == '-') a[k] = '_';
       }
     }
+    if (!flags_done && (a == "--input" || a == "-input") && i + 1 < argc) {
+      inputs += (inputs.empty() ? "" : ",") + std::string(argv[++i]);
+      continue;
+    }
+    if (!flags_done && (a.rfind("--input=", 0) == 0 || a.rfind("-input=", 0) == 0)) {
+      inputs += (inputs.empty() ? "" : ",") + a.substr(a.find('=') + 1);
+      continue;
+    }
     out.push_back(std::move(a));
   }
+  if (!inputs.empty()) out.insert(out.begin() + 1, "--input=" + inputs);
   return out;
 }
 
@@ -109,6 +203,7 @@ int Dispatch(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "convert") return Convert(argc, argv);
   if (cmd == "summary") return Summary(argc, argv);
+  if (cmd == "infer") return Infer(argc, argv);
   return Usage("unknown command '" + cmd + "'");
 }
 

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   std::vector<char*> argv2;
   for (std::string& a : args) argv2.push_back(a.data());
   argv2.push_back(nullptr);
-  int argc2 = argc;
+  int argc2 = static_cast<int>(args.size());
   char** argv2p = argv2.data();
   gflags::SetUsageMessage(ptqflow::cli::UsageText());
   gflags::SetVersionString("0.1.0");
