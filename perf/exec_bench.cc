@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   int repeat = 20;
   std::vector<int> thread_counts = {1, 2};
   std::string only;
+  bool profile = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--source-dir" && i + 1 < argc)
@@ -75,6 +76,8 @@ int main(int argc, char** argv) {
       repeat = std::atoi(argv[++i]);
     else if (a == "--models" && i + 1 < argc)
       only = argv[++i];
+    else if (a == "--profile")
+      profile = true;
     else if (a == "--threads" && i + 1 < argc) {
       thread_counts.clear();
       std::string s = argv[++i];
@@ -182,6 +185,26 @@ int main(int argc, char** argv) {
                 .count());
       }
       std::sort(times.begin(), times.end());
+      if (profile) {
+        // Time between consecutive produced values ~ the producing layer's time, per op type.
+        std::map<std::string, double> per_type;
+        exec::TapSet taps;
+        auto last = std::chrono::steady_clock::now();
+        taps.ObserveAll([&](const graph::ValueRef& v, const exec::TensorView&) {
+          auto now = std::chrono::steady_clock::now();
+          per_type[g->node(v.node).type] +=
+              std::chrono::duration<double, std::milli>(now - last).count();
+          last = now;
+        });
+        for (int r = 0; r < 5; ++r) {
+          last = std::chrono::steady_clock::now();
+          (void)session.Run(feeds, &outs, &taps);
+        }
+        std::vector<std::pair<double, std::string>> rows;
+        for (const auto& [t, ms] : per_type) rows.push_back({ms / 5, t});
+        std::sort(rows.rbegin(), rows.rend());
+        for (const auto& [ms, t] : rows) std::printf("    %-28s %9.3f ms\n", t.c_str(), ms);
+      }
       const double ours = times[times.size() / 2];
       const double ort = OrtMedian(ort_cmd + " --threads " + std::to_string(threads));
       std::printf("| %s | %d | %.3f | %.3f | %.2f |\n", s.label.c_str(), threads, ours, ort,

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <glog/logging.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "graph/exec/kernel.h"
@@ -61,6 +62,15 @@ struct CompileHelper {
 
 Result<std::shared_ptr<const CompiledModel>> CompiledModel::Compile(const graph::Graph& g,
                                                                     const CompileOptions& opts) {
+  // oneDNN (OpenMP runtime) fixes a primitive's thread count when it is created: create the
+  // primitives with the session thread count, on this thread only, then restore it.
+  struct OmpThreads {
+    int prev = omp_get_max_threads();
+    explicit OmpThreads(int n) { omp_set_num_threads(n); }
+    ~OmpThreads() { omp_set_num_threads(prev); }
+  } omp_guard(opts.threads > 0
+                  ? opts.threads
+                  : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
   try {
     return CompileHelper::Compile(g, opts);
   } catch (const dnnl::error& e) {

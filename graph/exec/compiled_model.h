@@ -27,7 +27,7 @@ namespace ptqflow::exec {
 class Kernel;
 
 struct CompileOptions {
-  // Intra-op threads of each session (oneTBB arena and oneDNN/OpenMP); 0 = all cores.
+  // Intra-op threads of each session (OpenMP: oneDNN and our kernels); 0 = all cores.
   int threads = 0;
   // Fold layers whose inputs are all compile-time constants.
   bool fold_constants = true;

@@ -15,8 +15,7 @@
 #include <string>
 #include <vector>
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "graph/exec/compiled_model.h"
@@ -106,17 +105,25 @@ std::vector<int64_t> ContiguousStrides(const graph::Shape& s);  // in elements
 Result<int64_t> NormalizeAxis(const KernelInit& init, int64_t axis, int64_t rank);
 std::string TypeName(graph::ElementType t);
 
-// Runs f(begin, end) over [0, n), in parallel when n * cost_per_item is large enough.
+// Runs f(begin, end) over [0, n), split over the session's threads when n * cost_per_item is
+// large enough. Uses OpenMP, the CPU runtime Debian's oneDNN is built with, so kernels and oneDNN
+// primitives share one thread pool (two spinning pools on the same cores fight each other).
 template <typename F>
 void ParallelFor(int64_t n, int64_t cost_per_item, F&& f) {
   constexpr int64_t kMinWork = 1 << 15;
-  if (n <= 1 || n * cost_per_item < kMinWork) {
+  const int64_t max_threads = omp_get_max_threads();
+  if (n <= 1 || max_threads <= 1 || n * cost_per_item < kMinWork || omp_in_parallel()) {
     if (n > 0) f(int64_t{0}, n);
     return;
   }
-  int64_t grain = std::max<int64_t>(1, kMinWork / std::max<int64_t>(1, cost_per_item));
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain),
-                    [&](const tbb::blocked_range<int64_t>& r) { f(r.begin(), r.end()); });
+  const int64_t by_work = std::max<int64_t>(1, n * cost_per_item / kMinWork);
+  const int nt = static_cast<int>(std::min({max_threads, n, by_work}));
+#pragma omp parallel num_threads(nt)
+  {
+    const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
+    const int64_t b = n * t / k, e = n * (t + 1) / k;
+    if (b < e) f(b, e);
+  }
 }
 
 }  // namespace ptqflow::exec

@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include <glog/logging.h>
-#include <tbb/task_arena.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "graph/exec/kernel.h"
@@ -33,7 +32,6 @@ struct Session::Impl {
   std::vector<int> alias_values;
   std::vector<uint8_t> tapped;  // per value: 1 observe/keep
   dnnl::stream stream;
-  tbb::task_arena arena_tbb;
 };
 
 Session::Session(std::shared_ptr<const CompiledModel> plan)
@@ -76,7 +74,6 @@ Session::Session(std::shared_ptr<const CompiledModel> plan)
     impl_->out_views.push_back(std::move(out));
   }
   impl_->stream = dnnl::stream(engine);
-  impl_->arena_tbb.initialize(p.threads());
 }
 
 Session::~Session() = default;
@@ -143,16 +140,16 @@ Status Session::RunImpl(const std::map<std::string, graph::Tensor>& inputs,
   }
 
   Status status;
-  impl_->arena_tbb.execute([&] {
-    omp_set_num_threads(p.threads());
-    try {
-      status = Execute(taps);
-    } catch (const dnnl::error& e) {
-      status = Status::Error(std::string("oneDNN error: ") + e.what());
-    } catch (const std::exception& e) {
-      status = Status::Error(std::string("error during inference: ") + e.what());
-    }
-  });
+  // Intra-op threads: OpenMP (oneDNN's CPU runtime here) for oneDNN and for our kernels. The
+  // thread count is per calling thread, so concurrent sessions do not interfere.
+  omp_set_num_threads(p.threads());
+  try {
+    status = Execute(taps);
+  } catch (const dnnl::error& e) {
+    status = Status::Error(std::string("oneDNN error: ") + e.what());
+  } catch (const std::exception& e) {
+    status = Status::Error(std::string("error during inference: ") + e.what());
+  }
   if (taps) std::fill(impl_->tapped.begin(), impl_->tapped.end(), 0);
   PTQ_RETURN_IF_ERROR(status);
 

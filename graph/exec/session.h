@@ -1,5 +1,5 @@
-// Session: runs a CompiledModel. Owns its activation arena, kernel states, oneDNN stream and
-// oneTBB arena; borrows the plan (kept alive by shared_ptr). Create one session per worker;
+// Session: runs a CompiledModel. Owns its activation arena, kernel states, oneDNN stream; borrows
+// the plan (kept alive by shared_ptr). Create one session per worker;
 // many sessions may run the same plan concurrently.
 //
 // Run() takes inputs by model input name (Parameter name); each must have exactly the type and
@@ -8,6 +8,8 @@
 // Result node name instead. Inputs are used in place (zero-copy) and must stay unchanged
 // during Run. Taps (see tap_set.h) observe values as they are produced.
 //
+// Intra-op parallelism is OpenMP with plan().threads() threads (Debian's oneDNN uses the OpenMP
+// runtime; one pool for oneDNN and our kernels), set on the calling thread for each Run.
 // Thread-safety: a Session is not thread-safe; use one per thread.
 #pragma once
 
