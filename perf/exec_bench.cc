@@ -63,7 +63,7 @@ double OrtMedian(const std::string& cmd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  fs::path src = "/work/main";
+  fs::path src = PTQFLOW_SOURCE_DIR;
   int repeat = 20;
   std::vector<int> thread_counts = {1, 2};
   std::string only;

@@ -5,12 +5,12 @@
 //
 // usage: node ort_run.js --model M.onnx --input name=file.npy [...] --output-dir D
 //                        [--threads N] [--repeat R]
-// ONNX Runtime is loaded from $PTQFLOW_ORT_DIR (default /work/main/.cache/ort)/node_modules.
+// ONNX Runtime is loaded from $PTQFLOW_ORT_DIR (default <repo>/.cache/ort)/node_modules.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
-const ortDir = process.env.PTQFLOW_ORT_DIR || '/work/main/.cache/ort';
+const ortDir = process.env.PTQFLOW_ORT_DIR || path.join(__dirname, '..', '.cache', 'ort');
 const ort = require(path.join(ortDir, 'node_modules', 'onnxruntime-node'));
 
 const NPY_TYPES = {

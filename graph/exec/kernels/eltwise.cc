@@ -204,14 +204,36 @@ std::unique_ptr<Kernel> MakeUnaryT(UnaryOp op, double p0, double p1) {
 #define PTQ_U(X)   \
   case UnaryOp::X: \
     return std::make_unique<UnaryKernel<UnaryOp::X, T>>(p0, p1);
-    PTQ_U(kAbs)
-    PTQ_U(kAcos)
-    PTQ_U(kAsin)
-    PTQ_U(kAtan) PTQ_U(kCeiling) PTQ_U(kClamp) PTQ_U(kCos) PTQ_U(kCosh) PTQ_U(kElu) PTQ_U(kErf)
-        PTQ_U(kExp) PTQ_U(kFloor) PTQ_U(kGeluErf) PTQ_U(kGeluTanh) PTQ_U(kHSigmoid) PTQ_U(kHSwish)
-            PTQ_U(kLog) PTQ_U(kLogicalNot) PTQ_U(kMish) PTQ_U(kNegative) PTQ_U(kRelu)
-                PTQ_U(kSigmoid) PTQ_U(kSign) PTQ_U(kSin) PTQ_U(kSinh) PTQ_U(kSoftPlus)
-                    PTQ_U(kSoftSign) PTQ_U(kSqrt) PTQ_U(kTan) PTQ_U(kTanh)
+    PTQ_U(kAbs);
+    PTQ_U(kAcos);
+    PTQ_U(kAsin);
+    PTQ_U(kAtan);
+    PTQ_U(kCeiling);
+    PTQ_U(kClamp);
+    PTQ_U(kCos);
+    PTQ_U(kCosh);
+    PTQ_U(kElu);
+    PTQ_U(kErf);
+    PTQ_U(kExp);
+    PTQ_U(kFloor);
+    PTQ_U(kGeluErf);
+    PTQ_U(kGeluTanh);
+    PTQ_U(kHSigmoid);
+    PTQ_U(kHSwish);
+    PTQ_U(kLog);
+    PTQ_U(kLogicalNot);
+    PTQ_U(kMish);
+    PTQ_U(kNegative);
+    PTQ_U(kRelu);
+    PTQ_U(kSigmoid);
+    PTQ_U(kSign);
+    PTQ_U(kSin);
+    PTQ_U(kSinh);
+    PTQ_U(kSoftPlus);
+    PTQ_U(kSoftSign);
+    PTQ_U(kSqrt);
+    PTQ_U(kTan);
+    PTQ_U(kTanh);
 #undef PTQ_U
   }
   return nullptr;
@@ -365,12 +387,25 @@ std::unique_ptr<Kernel> MakeBinaryT(BinOp op, Broadcaster b, bool pydiv) {
 #define PTQ_B(X) \
   case BinOp::X: \
     return std::make_unique<BinaryKernel<BinOp::X, T>>(std::move(b), pydiv);
-    PTQ_B(kAdd)
-    PTQ_B(kSub)
-    PTQ_B(kMul)
-    PTQ_B(kDiv) PTQ_B(kPow) PTQ_B(kMax) PTQ_B(kMin) PTQ_B(kSqDiff) PTQ_B(kFloorMod) PTQ_B(kMod)
-        PTQ_B(kEq) PTQ_B(kNe) PTQ_B(kLt) PTQ_B(kLe) PTQ_B(kGt) PTQ_B(kGe) PTQ_B(kAnd) PTQ_B(kOr)
-            PTQ_B(kXor)
+    PTQ_B(kAdd);
+    PTQ_B(kSub);
+    PTQ_B(kMul);
+    PTQ_B(kDiv);
+    PTQ_B(kPow);
+    PTQ_B(kMax);
+    PTQ_B(kMin);
+    PTQ_B(kSqDiff);
+    PTQ_B(kFloorMod);
+    PTQ_B(kMod);
+    PTQ_B(kEq);
+    PTQ_B(kNe);
+    PTQ_B(kLt);
+    PTQ_B(kLe);
+    PTQ_B(kGt);
+    PTQ_B(kGe);
+    PTQ_B(kAnd);
+    PTQ_B(kOr);
+    PTQ_B(kXor);
 #undef PTQ_B
   }
   return nullptr;

@@ -64,7 +64,7 @@ inline void CompareWithOrt(const std::filesystem::path& model,
   std::string out;
   int rc = ptqflow::testing::RunCommand(cmd, &out);
   ASSERT_EQ(rc, 0) << "ONNX Runtime failed (needs node and onnxruntime-node in "
-                      "$PTQFLOW_ORT_DIR, default /work/main/.cache/ort): "
+                      "$PTQFLOW_ORT_DIR, default <repo>/.cache/ort): "
                    << cmd << "\n"
                    << out;
   Result<graph::Graph> g = io::ImportOnnx(model, opts);
