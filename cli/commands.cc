@@ -81,26 +81,6 @@ int Summary(int argc, char** argv) {
   return kExitOk;
 }
 
-// "a=x.npy,b=y.npy" -> {a: x.npy, b: y.npy}.
-Result<std::map<std::string, std::string>> ParseInputFiles(const std::string& spec) {
-  std::map<std::string, std::string> out;
-  size_t start = 0;
-  while (start < spec.size()) {
-    size_t end = spec.find(',', start);
-    if (end == std::string::npos) end = spec.size();
-    const std::string item = spec.substr(start, end - start);
-    const size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
-      return Status::Error("--input '" + item + "' is not of the form name=file.npy");
-    }
-    if (!out.emplace(item.substr(0, eq), item.substr(eq + 1)).second) {
-      return Status::Error("--input names '" + item.substr(0, eq) + "' twice");
-    }
-    start = end + 1;
-  }
-  return out;
-}
-
 // Output tensor names may contain '/', ':' and the like; keep file names portable.
 std::string FileNameFor(const std::string& tensor) {
   std::string out = tensor;
@@ -115,7 +95,7 @@ int Infer(int argc, char**) {
   if (FLAGS_model.empty()) return Usage("infer needs --model M.xml|M.onnx");
   if (FLAGS_input.empty()) return Usage("infer needs --input name=file.npy");
   if (FLAGS_output_dir.empty()) return Usage("infer needs --output-dir DIR");
-  auto files = ParseInputFiles(FLAGS_input);
+  auto files = io::ParseNameValueList(FLAGS_input, "--input");
   if (!files.ok()) return Fail(files.status());
   std::map<std::string, graph::Tensor> inputs;
   for (const auto& [name, file] : *files) {

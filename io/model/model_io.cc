@@ -33,8 +33,9 @@ Result<graph::Graph> ReadModel(const fs::path& path, const ModelReadOptions& opt
   return g;
 }
 
-Result<std::map<std::string, graph::Tensor>> ParseFrozenInputs(const std::string& spec) {
-  std::map<std::string, graph::Tensor> out;
+Result<std::vector<std::pair<std::string, std::string>>> ParseNameValueList(
+    const std::string& spec, const std::string& what) {
+  std::vector<std::pair<std::string, std::string>> out;
   size_t start = 0;
   while (start < spec.size()) {
     size_t end = spec.find(',', start);
@@ -42,25 +43,37 @@ Result<std::map<std::string, graph::Tensor>> ParseFrozenInputs(const std::string
     const std::string item = spec.substr(start, end - start);
     const size_t eq = item.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
-      return Status::Error("frozen input '" + item + "' is not of the form name=value");
+      return Status::Error(what + " '" + item + "' is not of the form name=value");
     }
-    const std::string name = item.substr(0, eq);
-    const std::string value = item.substr(eq + 1);
+    for (const auto& [name, value] : out) {
+      if (name == item.substr(0, eq)) {
+        return Status::Error(what + " names '" + name + "' twice");
+      }
+    }
+    out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
+Result<std::map<std::string, graph::Tensor>> ParseFrozenInputs(const std::string& spec) {
+  PTQ_ASSIGN_OR_RETURN(auto items, ParseNameValueList(spec, "frozen input"));
+  std::map<std::string, graph::Tensor> out;
+  for (const auto& [name, value] : items) {
     const char* b = value.data();
     const char* e = value.data() + value.size();
     int64_t iv = 0;
     auto ri = std::from_chars(b, e, iv);
     if (ri.ec == std::errc() && ri.ptr == e) {
       out[name] = graph::Tensor::FromVector<int64_t>(graph::ElementType::kI64, {}, {iv});
-    } else {
-      float fv = 0;
-      auto rf = std::from_chars(b, e, fv);
-      if (rf.ec != std::errc() || rf.ptr != e) {
-        return Status::Error("frozen input '" + item + "': '" + value + "' is not a number");
-      }
-      out[name] = graph::Tensor::Scalar(fv);
+      continue;
     }
-    start = end + 1;
+    float fv = 0;
+    auto rf = std::from_chars(b, e, fv);
+    if (rf.ec != std::errc() || rf.ptr != e) {
+      return Status::Error("frozen input '" + name + "': '" + value + "' is not a number");
+    }
+    out[name] = graph::Tensor::Scalar(fv);
   }
   return out;
 }

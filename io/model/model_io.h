@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "graph/graph.h"
 
@@ -22,6 +24,11 @@ struct ModelReadOptions {
 
 Result<graph::Graph> ReadModel(const std::filesystem::path& path,
                                const ModelReadOptions& options = {});
+
+// Splits "name=value[,name=value...]" into pairs, in order. Empty names or values and repeated
+// names are errors quoting `what` (e.g. "--input") and the bad item.
+Result<std::vector<std::pair<std::string, std::string>>> ParseNameValueList(
+    const std::string& spec, const std::string& what);
 
 // Parses "name=value[,name=value...]" into scalar tensors: an integer literal gives i64, a
 // number with '.'/'e' gives f32. Error quotes the bad text.
