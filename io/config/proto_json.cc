@@ -225,6 +225,41 @@ Status CheckOneof(const pb::Message& msg, const pb::FieldDescriptor* f, const st
   return Status::Ok();
 }
 
+Status FromJson(const JsonValue& json, pb::Message* msg, const std::string& path);
+
+// A JSON object into a map field. String values of a map<..., string> take any JSON scalar as
+// its JSON text (so {"output": 1280} keeps "1280").
+Status MapFromJson(const JsonValue& value, pb::Message* msg, const pb::FieldDescriptor* f,
+                   const std::string& key_path) {
+  if (!value.is_object()) {
+    return Status::Error("config key '" + key_path + "': expected an object, got " +
+                         JsonValue::KindName(value.kind()));
+  }
+  const pb::Reflection* r = msg->GetReflection();
+  r->ClearField(msg, f);
+  const pb::FieldDescriptor* kf = f->message_type()->map_key();
+  const pb::FieldDescriptor* vf = f->message_type()->map_value();
+  for (const auto& [k, v] : value.members()) {
+    const std::string item_path = key_path + "." + k;
+    pb::Message* entry = r->AddMessage(msg, f);
+    Scalar key;
+    key.s = k;
+    PTQ_RETURN_IF_ERROR(SetScalar(entry, kf, key, item_path));
+    if (vf->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING && (v.is_number() || v.is_bool())) {
+      Scalar text;
+      text.s = ToJson(v);
+      PTQ_RETURN_IF_ERROR(SetScalar(entry, vf, text, item_path));
+    } else if (vf->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
+      PTQ_RETURN_IF_ERROR(
+          FromJson(v, entry->GetReflection()->MutableMessage(entry, vf), item_path));
+    } else {
+      PTQ_ASSIGN_OR_RETURN(Scalar sv, JsonScalar(v, item_path, vf));
+      PTQ_RETURN_IF_ERROR(SetScalar(entry, vf, sv, item_path));
+    }
+  }
+  return Status::Ok();
+}
+
 Status FromJson(const JsonValue& json, pb::Message* msg, const std::string& path) {
   const pb::Descriptor* d = msg->GetDescriptor();
   if (!json.is_object()) {
@@ -244,7 +279,9 @@ Status FromJson(const JsonValue& json, pb::Message* msg, const std::string& path
                            "': null is not a value (leave the key out to keep the default)");
     }
     PTQ_RETURN_IF_ERROR(CheckOneof(*msg, f, path));
-    if (f->is_repeated()) {
+    if (f->is_map()) {
+      PTQ_RETURN_IF_ERROR(MapFromJson(value, msg, f, key_path));
+    } else if (f->is_repeated()) {
       if (!value.is_array()) {
         return Status::Error("config key '" + key_path + "': expected an array, got " +
                              JsonValue::KindName(value.kind()));
@@ -370,6 +407,9 @@ Status SetFieldFromString(google::protobuf::Message* msg, std::string_view path,
       done = key_path;
       rest = rest.substr(dot + 1);
       continue;
+    }
+    if (f->is_map()) {
+      return err("config key '" + key_path + "' is a map: set it in the JSON config");
     }
     if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
       return err("config key '" + key_path + "' is a section; set one of its keys (" + key_path +
