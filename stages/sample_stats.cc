@@ -1,0 +1,273 @@
+#include "stages/sample_stats.h"
+
+#include <glog/logging.h>
+
+#include <exception>
+#include <utility>
+
+#include "graph/ops/shape_inference.h"
+
+namespace ptqflow::stages {
+namespace {
+
+using quant::StatKind;
+using quant::StatRequest;
+
+std::string RequestName(const graph::Graph& g, const StatRequest& r, size_t i) {
+  return "statistic #" + std::to_string(i) + " (" + quant::StatRequestKey(g, r) + ")";
+}
+
+// Reduces one value (any numeric type; converted to f32 first) for one request.
+Status ReduceValue(const StatRequest& r, graph::ElementType type, const graph::Shape& shape,
+                   const void* data, SampleStats::One* out) {
+  if (r.kind == StatKind::kShape) {
+    out->shape = shape;
+    return Status::Ok();
+  }
+  graph::Tensor converted;
+  std::span<const float> f;
+  if (type == graph::ElementType::kF32) {
+    f = {static_cast<const float*>(data), static_cast<size_t>(graph::ElementCount(shape))};
+  } else {
+    converted = graph::Tensor::Wrap(type, shape, data, nullptr).ToF32();
+    f = converted.span<float>();
+  }
+  switch (r.kind) {
+    case StatKind::kReduction: {
+      PTQ_ASSIGN_OR_RETURN(out->values, quant::ReducePerSample(f, shape, r.reduction));
+      return Status::Ok();
+    }
+    case StatKind::kBatchMean: {
+      PTQ_ASSIGN_OR_RETURN(std::vector<float> mean, quant::BatchMean(f, shape));
+      graph::Shape s = shape;
+      s[0] = 1;
+      out->batch_mean = graph::Tensor::FromVector(graph::ElementType::kF32, s, mean);
+      return Status::Ok();
+    }
+    case StatKind::kHistogram: {
+      out->histogram.emplace(r.hist_lo, r.hist_hi, r.hist_bins);
+      out->histogram->Add(f);
+      return Status::Ok();
+    }
+    case StatKind::kShape:
+      break;
+  }
+  return Status::Ok();
+}
+
+std::string ShapeKey(const std::map<std::string, graph::Tensor>& inputs) {
+  std::string key;
+  for (const auto& [name, t] : inputs) {
+    key += name + ":" + std::string(graph::ElementTypeName(t.type())) +
+           graph::ShapeToString(t.shape()) + ";";
+  }
+  return key;
+}
+
+}  // namespace
+
+Status ValidateRequests(const graph::Graph& g, std::span<const StatRequest> requests) {
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const StatRequest& r = requests[i];
+    const std::string what = "statistic #" + std::to_string(i);
+    if (!g.contains(r.value.node) || !g.node(r.value.node).alive) {
+      return Status::Error(what + ": node " + std::to_string(r.value.node) +
+                           " is not a live node of the graph");
+    }
+    const graph::Node& n = g.node(r.value.node);
+    if (r.value.port < 0 || static_cast<size_t>(r.value.port) >= n.outputs.size()) {
+      return Status::Error(what + ": " + graph::Describe(n) + " has no output port " +
+                           std::to_string(r.value.port));
+    }
+    if (r.kind == StatKind::kHistogram && (!(r.hist_lo < r.hist_hi) || r.hist_bins < 1)) {
+      return Status::Error(RequestName(g, r, i) + ": a histogram needs lo < hi and bins >= 1");
+    }
+    if (r.kind == StatKind::kReduction &&
+        (r.reduction.type == quant::StatType::kQuantile ||
+         r.reduction.type == quant::StatType::kAbsQuantile) &&
+        !(r.reduction.quantile >= 0.0 && r.reduction.quantile <= 1.0)) {
+      return Status::Error(RequestName(g, r, i) + ": quantile must be in [0, 1]");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::map<std::string, graph::Tensor>> BindInputs(
+    const graph::Graph& g, const std::map<std::string, graph::Tensor>& inputs) {
+  auto it = inputs.find("");
+  if (it == inputs.end()) return inputs;
+  const std::vector<graph::NodeId> params = g.parameters();
+  if (params.size() != 1 || inputs.size() != 1) {
+    return Status::Error("the sample has an unnamed input but the model has " +
+                         std::to_string(params.size()) +
+                         " inputs; name the input (e.g. the dataset's input_name option)");
+  }
+  return std::map<std::string, graph::Tensor>{{g.node(params[0]).name, it->second}};
+}
+
+PlanCache::PlanCache(const graph::Graph& g, exec::CompileOptions options,
+                     std::vector<graph::ValueRef> must_compute)
+    : g_(g), options_(std::move(options)), must_compute_(std::move(must_compute)) {}
+
+Result<std::shared_ptr<const exec::CompiledModel>> PlanCache::Get(
+    const std::map<std::string, graph::Tensor>& inputs) {
+  const std::string key = ShapeKey(inputs);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return it->second;
+
+  graph::Graph copy = g_;
+  // Fix dynamic dimensions (or check static ones) from the sample's shapes.
+  std::map<std::string, graph::PartialShape> shapes;
+  bool changed = false;
+  for (graph::NodeId p : copy.parameters()) {
+    auto in = inputs.find(copy.node(p).name);
+    if (in == inputs.end()) continue;
+    const graph::PartialShape& declared = copy.node(p).outputs[0].shape;
+    if (!declared.is_static() || declared.to_shape() != in->second.shape()) changed = true;
+    shapes.emplace(in->first, graph::PartialShape(in->second.shape()));
+  }
+  if (changed) {
+    PTQ_RETURN_IF_ERROR(graph::ops::SetInputShapes(copy, shapes));
+    PTQ_RETURN_IF_ERROR(graph::ops::InferShapes(copy));
+  }
+  PTQ_ASSIGN_OR_RETURN(std::shared_ptr<const exec::CompiledModel> plan,
+                       exec::CompiledModel::Compile(copy, options_));
+  // Values no output needs were pruned: give them a Result and compile again.
+  bool added = false;
+  for (size_t i = 0; i < must_compute_.size(); ++i) {
+    const graph::ValueRef v = must_compute_[i];
+    if (plan->ValueIndex(v) >= 0 || copy.node(v.node).type == "Parameter") continue;
+    copy.AddResult("__ptqflow_stat_" + std::to_string(i), v);
+    added = true;
+  }
+  if (added) {
+    PTQ_ASSIGN_OR_RETURN(plan, exec::CompiledModel::Compile(copy, options_));
+  }
+  plans_.emplace(key, plan);
+  return plan;
+}
+
+Result<SampleStats> ComputeSampleStats(exec::Session& session, const graph::Graph& g,
+                                       const std::map<std::string, graph::Tensor>& inputs,
+                                       std::span<const StatRequest> requests) {
+  SampleStats out;
+  out.per_request.resize(requests.size());
+  std::vector<Status> errors(requests.size());
+  std::vector<char> seen(requests.size(), 0);
+  exec::TapSet taps;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (g.node(requests[i].value.node).type == "Parameter") continue;
+    taps.Observe(requests[i].value, [&, i](const graph::ValueRef&, const exec::TensorView& view) {
+      seen[i] = 1;
+      errors[i] = ReduceValue(requests[i], view.type, *view.shape, view.data, &out.per_request[i]);
+    });
+  }
+  PTQ_RETURN_IF_ERROR(session.Run(inputs, nullptr, &taps));
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const StatRequest& r = requests[i];
+    if (!seen[i]) {
+      const graph::Node& n = g.node(r.value.node);
+      auto in = inputs.find(n.name);
+      if (n.type != "Parameter" || in == inputs.end()) {
+        return Status::Error(RequestName(g, r, i) + ": the value was not computed by the run");
+      }
+      const graph::Tensor& t = in->second;
+      errors[i] = ReduceValue(r, t.type(), t.shape(), t.bytes(), &out.per_request[i]);
+    }
+    if (!errors[i].ok()) return errors[i].WithContext(RequestName(g, r, i));
+  }
+  return out;
+}
+
+StatsAccumulator::StatsAccumulator(std::vector<StatRequest> requests, std::vector<std::string> keys)
+    : requests_(std::move(requests)), keys_(std::move(keys)) {
+  CHECK_EQ(requests_.size(), keys_.size());
+  stats_.results.resize(requests_.size());
+  for (size_t i = 0; i < requests_.size(); ++i) {
+    const StatRequest& r = requests_[i];
+    if (r.kind == StatKind::kHistogram) {
+      stats_.results[i].histogram.emplace(r.hist_lo, r.hist_hi, r.hist_bins);
+    }
+  }
+}
+
+Result<StatsAccumulator> StatsAccumulator::FromSaved(std::vector<StatRequest> requests,
+                                                     std::vector<std::string> keys,
+                                                     quant::CollectedStats saved) {
+  if (saved.results.size() != requests.size()) {
+    return Status::Error("saved statistics have " + std::to_string(saved.results.size()) +
+                         " entries for " + std::to_string(requests.size()) + " requests");
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const StatRequest& r = requests[i];
+    const quant::StatResult& s = saved.results[i];
+    bool fits = true;
+    switch (r.kind) {
+      case StatKind::kReduction:
+        fits = s.samples.has_value() || saved.num_samples == 0;
+        if (s.samples) {
+          fits = s.samples->per_channel() == r.reduction.per_channel &&
+                 s.samples->num_samples() >= static_cast<int64_t>(saved.num_samples);
+        }
+        break;
+      case StatKind::kBatchMean:
+        fits = s.batch_means.size() == saved.num_samples;
+        break;
+      case StatKind::kShape:
+        fits = s.shapes.size() == saved.num_samples;
+        break;
+      case StatKind::kHistogram:
+        fits = s.histogram && s.histogram->lo() == r.hist_lo && s.histogram->hi() == r.hist_hi &&
+               static_cast<int64_t>(s.histogram->counts().size()) == r.hist_bins;
+        break;
+    }
+    if (!fits) return Status::Error("saved state of " + keys[i] + " does not fit the request");
+  }
+  StatsAccumulator acc(std::move(requests), std::move(keys));
+  acc.stats_ = std::move(saved);
+  return acc;
+}
+
+Status StatsAccumulator::Append(const SampleStats& s) {
+  CHECK_EQ(s.per_request.size(), requests_.size());
+  for (size_t i = 0; i < requests_.size(); ++i) {
+    const StatRequest& r = requests_[i];
+    const SampleStats::One& one = s.per_request[i];
+    quant::StatResult& res = stats_.results[i];
+    Status st;
+    switch (r.kind) {
+      case StatKind::kReduction:
+        if (!res.samples) res.samples.emplace(one.values.cols, r.reduction.per_channel);
+        st = res.samples->Add(one.values);
+        break;
+      case StatKind::kBatchMean:
+        res.batch_means.push_back(one.batch_mean);
+        break;
+      case StatKind::kShape:
+        res.shapes.push_back(one.shape);
+        break;
+      case StatKind::kHistogram:
+        CHECK(one.histogram.has_value());
+        st = res.histogram->Merge(*one.histogram);
+        break;
+    }
+    if (!st.ok()) return st.WithContext(keys_[i]);
+  }
+  ++stats_.num_samples;
+  return Status::Ok();
+}
+
+Result<std::map<std::string, graph::Tensor>> InferOnce(
+    const graph::Graph& g, const std::map<std::string, graph::Tensor>& inputs, int threads) {
+  exec::CompileOptions options;
+  options.threads = threads;
+  PlanCache cache(g, options);
+  PTQ_ASSIGN_OR_RETURN(std::shared_ptr<const exec::CompiledModel> plan, cache.Get(inputs));
+  exec::Session session(plan);
+  std::map<std::string, graph::Tensor> outputs;
+  PTQ_RETURN_IF_ERROR(session.RunByResult(inputs, &outputs));
+  return outputs;
+}
+
+}  // namespace ptqflow::stages

@@ -1,0 +1,114 @@
+// The per-sample core shared by every statistics engine (the oneTBB flow graph in
+// flow_engine.h and the plain loop in serial_engine.h), so both compute exactly the same numbers
+// and differ only in scheduling:
+//
+//   BindInputs          sample inputs ("" = the only input) -> inputs keyed by Parameter name
+//   PlanCache           graph + concrete input shapes -> a compiled plan (dynamic dimensions are
+//                       fixed from the sample's shapes; one plan per distinct shape set)
+//   ComputeSampleStats  one Session::Run with taps: every requested value is reduced in its tap
+//                       callback, right after the layer producing it ran, so a full activation
+//                       never outlives its layer; the result is small per-sample values
+//   StatsAccumulator    appends per-sample results in sample order (the determinism contract)
+//
+// Thread-safety: PlanCache is thread-safe; the functions are reentrant (one Session per thread);
+// StatsAccumulator is a plain value (the caller serialises Append).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "graph/exec/compiled_model.h"
+#include "graph/exec/session.h"
+#include "graph/graph.h"
+#include "graph/status.h"
+#include "graph/tensor.h"
+#include "quant/engine.h"
+#include "quant/statistics.h"
+
+namespace ptqflow::stages {
+
+// Checks every request against `g`: a live node's existing output port, histogram range and
+// bins, quantile in [0, 1]. Errors name the request (StatRequestKey) or its position.
+Status ValidateRequests(const graph::Graph& g, std::span<const quant::StatRequest> requests);
+
+// Renames a sample's inputs to `g`'s Parameter names: "" means the only Parameter (error if the
+// model has several). Unknown names are left for Session::Run to report.
+Result<std::map<std::string, graph::Tensor>> BindInputs(
+    const graph::Graph& g, const std::map<std::string, graph::Tensor>& inputs);
+
+// Compiled plans of one graph, one per set of concrete input shapes. Each plan computes every
+// value in `must_compute` (values no model output needs get an extra Result, so they are not
+// pruned). Borrows `g`, which must outlive the cache and stay unchanged.
+// Thread-safety: Get may be called from several threads (compiles under a lock).
+class PlanCache {
+ public:
+  PlanCache(const graph::Graph& g, exec::CompileOptions options,
+            std::vector<graph::ValueRef> must_compute = {});
+  // The plan for these inputs (keyed by Parameter name). Errors: an input shape the model
+  // cannot take (names the input), a layer the executor cannot compile.
+  Result<std::shared_ptr<const exec::CompiledModel>> Get(
+      const std::map<std::string, graph::Tensor>& inputs);
+  // The graph copy a plan was compiled from has the same node ids as `g` (Results are only
+  // appended), so ValueRefs of `g` are valid on every plan.
+
+ private:
+  const graph::Graph& g_;
+  exec::CompileOptions options_;
+  std::vector<graph::ValueRef> must_compute_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const exec::CompiledModel>> plans_;
+};
+
+// What one sample contributed to each request (parallel to the requests).
+struct SampleStats {
+  struct One {
+    quant::PerSampleValues values;              // kReduction
+    graph::Tensor batch_mean;                   // kBatchMean: f32, axis 0 of size 1
+    graph::Shape shape;                         // kShape
+    std::optional<quant::Histogram> histogram;  // kHistogram: this sample alone
+  };
+  std::vector<One> per_request;
+};
+
+// Runs `inputs` (keyed by Parameter name) through `session` and reduces every requested value
+// as it is produced. A request on a Parameter is reduced from the input itself. Errors: the run
+// fails, a value is not computed, a reduction fails (names the request key).
+Result<SampleStats> ComputeSampleStats(exec::Session& session, const graph::Graph& g,
+                                       const std::map<std::string, graph::Tensor>& inputs,
+                                       std::span<const quant::StatRequest> requests);
+
+// The running CollectedStats of one pass. Append must be called in sample order.
+class StatsAccumulator {
+ public:
+  // `keys` (StatRequestKey of each request) name the requests in error messages.
+  StatsAccumulator(std::vector<quant::StatRequest> requests, std::vector<std::string> keys);
+  // Continues from saved results (a checkpoint), parallel to `requests`. Error if they do not
+  // fit the requests (kind, histogram range).
+  static Result<StatsAccumulator> FromSaved(std::vector<quant::StatRequest> requests,
+                                            std::vector<std::string> keys,
+                                            quant::CollectedStats saved);
+
+  // Appends one sample's results. Error if it does not fit what earlier samples gave (e.g. a
+  // different channel count) — the message names the request position.
+  Status Append(const SampleStats& s);
+  size_t num_samples() const { return stats_.num_samples; }
+  const quant::CollectedStats& stats() const { return stats_; }
+  quant::CollectedStats Release() { return std::move(stats_); }
+
+ private:
+  std::vector<quant::StatRequest> requests_;
+  std::vector<std::string> keys_;
+  quant::CollectedStats stats_;
+};
+
+// Runs `g` once on `inputs` (keyed by Parameter name; dynamic dimensions fixed from them);
+// outputs keyed by Result name. The Engine::Infer of every engine.
+Result<std::map<std::string, graph::Tensor>> InferOnce(
+    const graph::Graph& g, const std::map<std::string, graph::Tensor>& inputs, int threads);
+
+}  // namespace ptqflow::stages
