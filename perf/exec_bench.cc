@@ -6,12 +6,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "graph/exec/compiled_model.h"
@@ -58,6 +60,12 @@ double OrtMedian(const std::string& cmd) {
   if (pclose(p) != 0) return -1;
   size_t k = out.find("\"median_ms\":");
   return k == std::string::npos ? -1 : std::atof(out.c_str() + k + 12);
+}
+
+double ThreadCpuMs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
 }  // namespace
@@ -164,6 +172,8 @@ int main(int argc, char** argv) {
     for (int threads : thread_counts) {
       exec::CompileOptions co;
       co.threads = threads;
+      if (getenv("PTQFLOW_CONV_LAYOUT")) co.conv_layout = getenv("PTQFLOW_CONV_LAYOUT");
+      if (getenv("PTQFLOW_NO_FUSION")) co.fuse = false;
       auto plan = exec::CompiledModel::Compile(*g, co);
       if (!plan.ok()) {
         std::printf("| %s | %d | compile failed: %s | | |\n", s.label.c_str(), threads,
@@ -186,24 +196,50 @@ int main(int argc, char** argv) {
       }
       std::sort(times.begin(), times.end());
       if (profile) {
-        // Time between consecutive produced values ~ the producing layer's time, per op type.
+        rusage ru0, ru1;
+        getrusage(RUSAGE_SELF, &ru0);
+        (void)session.Run(feeds, &outs);
+        getrusage(RUSAGE_SELF, &ru1);
+        std::printf("    page faults per run: %ld\n", ru1.ru_minflt - ru0.ru_minflt);
+        // CPU time of this thread between consecutive produced values ~ the producing layer's
+        // time (not counting time the OS gave to other processes; meaningful at 1 thread): per
+        // op type and the slowest layers (name, type, input shapes).
         std::map<std::string, double> per_type;
+        std::map<graph::NodeId, double> per_node;
         exec::TapSet taps;
-        auto last = std::chrono::steady_clock::now();
+        double last = ThreadCpuMs();
         taps.ObserveAll([&](const graph::ValueRef& v, const exec::TensorView&) {
-          auto now = std::chrono::steady_clock::now();
-          per_type[g->node(v.node).type] +=
-              std::chrono::duration<double, std::milli>(now - last).count();
+          const double now = ThreadCpuMs();
+          const double ms = now - last;
+          per_type[g->node(v.node).type] += ms;
+          per_node[v.node] += ms;
           last = now;
         });
-        for (int r = 0; r < 5; ++r) {
-          last = std::chrono::steady_clock::now();
+        constexpr int kProfileRuns = 5;
+        for (int r = 0; r < kProfileRuns; ++r) {
+          last = ThreadCpuMs();
           (void)session.Run(feeds, &outs, &taps);
         }
         std::vector<std::pair<double, std::string>> rows;
-        for (const auto& [t, ms] : per_type) rows.push_back({ms / 5, t});
+        for (const auto& [t, ms] : per_type) rows.push_back({ms / kProfileRuns, t});
         std::sort(rows.rbegin(), rows.rend());
         for (const auto& [ms, t] : rows) std::printf("    %-28s %9.3f ms\n", t.c_str(), ms);
+        auto consumers = g->BuildConsumers();
+        std::vector<std::pair<double, graph::NodeId>> nodes;
+        for (const auto& [id, ms] : per_node) nodes.push_back({ms / kProfileRuns, id});
+        std::sort(nodes.rbegin(), nodes.rend());
+        for (size_t i = 0; i < nodes.size() && i < 25; ++i) {
+          const graph::Node& n = g->node(nodes[i].second);
+          std::string shapes;
+          for (const graph::InputPort& in : n.inputs) {
+            shapes += g->node(in.source.node).type + g->output(in.source).shape.ToString() + " ";
+          }
+          shapes += "->";
+          for (const auto& u : consumers[{nodes[i].second, 0}])
+            shapes += " " + g->node(u.node).type;
+          std::printf("      %8.3f ms  %s %s <- %s\n", nodes[i].first, n.type.c_str(),
+                      n.name.c_str(), shapes.c_str());
+        }
       }
       const double ours = times[times.size() / 2];
       const double ort = OrtMedian(ort_cmd + " --threads " + std::to_string(threads));

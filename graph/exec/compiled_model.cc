@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <deque>
+#include <optional>
 #include <thread>
+#include <unordered_set>
 
 #include <glog/logging.h>
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "graph/exec/fusion.h"
 #include "graph/exec/kernel.h"
 #include "graph/exec/kernel_table.h"
 
@@ -28,6 +31,11 @@ const void* CompiledModel::engine() const { return &impl_->engine; }
 int CompiledModel::ValueIndex(const graph::ValueRef& v) const {
   auto it = index_.find(v);
   return it == index_.end() ? -1 : it->second;
+}
+
+std::string CompiledModel::FusedInto(const graph::ValueRef& v) const {
+  auto it = fused_.find(v);
+  return it == fused_.end() ? std::string() : it->second;
 }
 
 namespace {
@@ -126,10 +134,36 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
     impl.value_tensor[idx] = &impl.tensors.back();
   };
 
+  // Fusion (fusion.h): layers absorbed into an earlier compute layer get no step.
+  std::vector<char> absorbed(g.size(), 0);
+  std::unordered_map<graph::ValueRef, std::vector<graph::Graph::Use>, graph::ValueRefHash>
+      consumers;
+  if (opts.fuse) consumers = g.BuildConsumers();
+  std::unordered_set<graph::ValueRef, graph::ValueRefHash> observable(opts.observable.begin(),
+                                                                      opts.observable.end());
+  // The compiled layers (and Results) reading v, once per reading input.
+  auto uses = [&](graph::ValueRef v) {
+    std::vector<NodeId> out;
+    auto it = consumers.find(v);
+    if (it == consumers.end()) return out;
+    for (const graph::Graph::Use& u : it->second) {
+      if (needed[u.node]) out.push_back(u.node);
+    }
+    return out;
+  };
+  auto constant_of = [&](graph::ValueRef v) -> const graph::Tensor* {
+    // Const nodes may come later in the order than the layer being fused; folded values
+    // are known only once their producer has been compiled.
+    const graph::Node& src = g.node(v.node);
+    if (src.is_const()) return src.constant.empty() ? nullptr : &src.constant;
+    const int idx = plan->ValueIndex(v);
+    return idx >= 0 ? impl.value_tensor[idx] : nullptr;
+  };
+  auto is_observable = [&](graph::ValueRef v) { return observable.count(v) > 0; };
+
   std::vector<std::string> unsupported;
-  std::vector<int> step_of_value;  // arena/alias values: producing step
   for (NodeId id : order) {
-    if (!needed[id]) continue;
+    if (!needed[id] || absorbed[id]) continue;
     const graph::Node& n = g.node(id);
     if (n.is_const()) {
       if (n.outputs.size() != 1 || n.constant.empty()) {
@@ -240,9 +274,57 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
       all_const = all_const && (plan->values_[vi].storage == CompiledModel::Storage::kConst ||
                                 !kernel->depends_on_values());
     }
+    // Fusion: extend a chain of followers this kernel can apply as post-ops, then rebuild the
+    // kernel with them (if it declines, the layers stay separate).
+    graph::ValueRef out0{id, 0};
+    if (!all_const && opts.fuse && AcceptsPostOps(n.type) && outs.size() == 1 &&
+        outs[0].type == graph::ElementType::kF32 && !outs[0].shape.empty()) {
+      const int axis = n.type == "MatMul" ? static_cast<int>(outs[0].shape.size()) - 1 : 1;
+      std::vector<PostOp> ops;
+      std::vector<NodeId> chain;
+      graph::ValueRef cur = out0;
+      while (!observable.count(cur)) {
+        const std::vector<NodeId> next = uses(cur);
+        if (next.size() == 1) {
+          std::optional<std::vector<PostOp>> m =
+              MatchPostOp(g, g.node(next[0]), cur, outs[0].shape, axis, constant_of);
+          if (!m) break;
+          ops.insert(ops.end(), m->begin(), m->end());
+          chain.push_back(next[0]);
+          cur = {next[0], 0};
+          continue;
+        }
+        std::vector<NodeId> hswish =
+            MatchDecomposedHSwish(g, cur, uses, constant_of, is_observable);
+        if (hswish.empty()) break;
+        PostOp hs;
+        hs.alg = dnnl::algorithm::eltwise_hardswish;
+        ops.push_back(hs);
+        chain.insert(chain.end(), hswish.begin(), hswish.end());
+        cur = {hswish.back(), 0};
+      }
+      if (!chain.empty()) {
+        KernelInit fused_init{n, init.inputs, impl.engine, opts, &ops};
+        std::vector<ValueInfo> fused_outs;
+        Result<std::unique_ptr<Kernel>> fk = factory(fused_init, &fused_outs);
+        if (fk.ok() && fused_outs.size() == 1 && fused_outs[0].shape == outs[0].shape) {
+          kernel = std::move(*fk);
+          std::string where = graph::Describe(n) + " + fused";
+          for (NodeId c : chain) where += " " + g.node(c).type;
+          kernel->where = where;
+          plan->fused_[out0] = where;
+          for (NodeId c : chain) {
+            absorbed[c] = 1;
+            if (graph::ValueRef{c, 0} != cur) plan->fused_[{c, 0}] = where;
+          }
+          out0 = cur;
+        }
+      }
+    }
     std::vector<int> out_idx;
     for (size_t k = 0; k < outs.size(); ++k) {
-      out_idx.push_back(add_value({id, static_cast<int32_t>(k)}, outs[k].type, outs[k].shape));
+      out_idx.push_back(add_value(k == 0 ? out0 : graph::ValueRef{id, static_cast<int32_t>(k)},
+                                  outs[k].type, outs[k].shape));
     }
     const int alias = kernel->alias_input();
     if (all_const) {

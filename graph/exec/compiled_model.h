@@ -5,9 +5,11 @@
 // (kernels/kernel_list.def), folds every layer whose inputs are all known at compile time
 // (constants, ShapeOf of static shapes, shape arithmetic, compressed-weight decompression
 // Const i8 -> Convert -> Subtract -> Multiply) into a constant, turns Reshape-like layers into
-// zero-copy aliases, and plans activation memory: every intermediate value gets an offset in
-// one per-session arena, and values whose lifetimes do not overlap share bytes. Layers without
-// a kernel are all listed in one compile error (name, id and type of each).
+// zero-copy aliases, fuses followers of Convolution/MatMul layers into them (bias, BatchNorm,
+// activations; see fusion.h and CompileOptions::fuse / observable), and plans activation memory:
+// every intermediate value gets an offset in one per-session arena, and values whose lifetimes do
+// not overlap share bytes. Layers without a kernel are all listed in one compile error (name, id
+// and type of each).
 //
 // The plan borrows nothing from the graph after Compile (constants are shared Tensor handles).
 // Thread-safety: immutable after Compile; any number of Sessions may run it concurrently.
@@ -34,6 +36,15 @@ struct CompileOptions {
   // Activation layout around oneDNN convolutions: "auto" (blocked when oneDNN has a faster
   // kernel for it, reordering in and out inside the layer), "plain" (always NCHW), "blocked".
   std::string conv_layout = "auto";
+  // Fuse the layers that follow a Convolution / GroupConvolution / MatMul (bias Add,
+  // BatchNormInference, activations, scalar or per-channel Add / Multiply by constants; see
+  // fusion.h) into its oneDNN primitive. A fused-away intermediate value is not computed, so it
+  // cannot be tapped; list values a caller will tap in `observable`, or turn fusion off to observe
+  // every layer.
+  bool fuse = true;
+  // Values that must stay observable by taps: fusion never absorbs the layer producing them
+  // into another (their consumers may still be fused with each other).
+  std::vector<graph::ValueRef> observable;
 };
 
 struct ModelInput {
@@ -90,6 +101,10 @@ class CompiledModel {
   size_t scratch_bytes() const { return scratch_bytes_; }
   // Value index of a graph value, or -1 if the plan does not have it.
   int ValueIndex(const graph::ValueRef& v) const;
+  // For a value fused away (not computed), Describe() of the layer it was fused into; else "".
+  std::string FusedInto(const graph::ValueRef& v) const;
+  // Number of layers fused into other layers' kernels.
+  size_t num_fused_layers() const { return fused_.size(); }
   // Indices of values folded to constants (reported to taps at the start of a run).
   const std::vector<int>& const_values() const { return const_values_; }
   const void* engine() const;  // dnnl::engine*, opaque here
@@ -106,6 +121,8 @@ class CompiledModel {
   std::vector<Step> steps_;
   std::unordered_map<graph::ValueRef, int, graph::ValueRefHash> index_;
   std::vector<int> const_values_;
+  // Fused-away values -> the layer (Describe) whose kernel computes past them.
+  std::unordered_map<graph::ValueRef, std::string, graph::ValueRefHash> fused_;
   std::vector<int> output_values_;
   size_t arena_bytes_ = 0;
   size_t unshared_bytes_ = 0;

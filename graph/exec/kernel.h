@@ -19,6 +19,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "graph/exec/compiled_model.h"
+#include "graph/exec/fusion.h"
 #include "graph/exec/tensor_view.h"
 #include "graph/graph.h"
 #include "graph/status.h"
@@ -84,6 +85,10 @@ struct KernelInit {
   std::vector<ValueInfo> inputs;
   const dnnl::engine& engine;
   const CompileOptions& options;
+  // Layers fused into this one (fusion.h), applied to output 0 in order; only kernels of op
+  // types with AcceptsPostOps() are given any, and may return an error when they cannot apply
+  // them (the plan then keeps the layers separate).
+  const std::vector<PostOp>* post_ops = nullptr;
 
   Status Error(const std::string& what) const {
     return Status::Error(graph::Describe(node) + ": " + what);

@@ -127,6 +127,13 @@ Status Session::RunImpl(const std::map<std::string, graph::Tensor>& inputs,
     taps->mutable_kept()->clear();
     auto mark = [&](const graph::ValueRef& ref) -> Status {
       int v = p.ValueIndex(ref);
+      if (v < 0 && !p.FusedInto(ref).empty()) {
+        return Status::Error("tapped value (node " + std::to_string(ref.node) + ", port " +
+                             std::to_string(ref.port) +
+                             ") is not computed: its layer is fused into " + p.FusedInto(ref) +
+                             "; list it in CompileOptions::observable or compile with fuse = "
+                             "false");
+      }
       if (v < 0) {
         return Status::Error("tapped value (node " + std::to_string(ref.node) + ", port " +
                              std::to_string(ref.port) +

@@ -157,6 +157,37 @@ Status TranslateIdentity(NodeContext& ctx) {
   return Status::Ok();
 }
 
+// Dropout is the identity at inference. In training mode (opset >= 12: the training_mode input
+// is true) it zeroes random elements and rescales the others, which this importer cannot
+// reproduce: such a node is rejected, naming it, unless its ratio is a constant 0 (then training
+// mode is the identity too).
+Status TranslateDropout(NodeContext& ctx) {
+  if (ctx.has_input(2)) {
+    PTQ_ASSIGN_OR_RETURN(ValueRef mode_v, ctx.input(2));
+    std::string why;
+    Tensor mode;
+    if (const Tensor* t = ctx.const_input(2)) {
+      mode = *t;
+    } else {
+      mode = EvaluateValue(ctx.state(), mode_v, &why);
+    }
+    if (mode.empty() || mode.size() != 1) {
+      return ctx.Error("training_mode must be a scalar known at import time" +
+                       (why.empty() ? std::string() : " (" + why + ")"));
+    }
+    if (mode.ToInt64s()[0] != 0) {
+      const Tensor* ratio = ctx.has_input(1) ? ctx.const_input(1) : nullptr;
+      const bool zero_ratio = ratio && ratio->size() == 1 && ratio->ToDoubles()[0] == 0.0;
+      if (!zero_ratio) {
+        return ctx.Error(
+            "training_mode is true: training-mode Dropout (random masking) is not supported; "
+            "export the model for inference (training_mode false)");
+      }
+    }
+  }
+  return TranslateIdentity(ctx);
+}
+
 Status TranslateConstant(NodeContext& ctx) {
   if (ctx.proto().attribute_size() != 1) {
     return ctx.Error("expected exactly one value attribute, got " +

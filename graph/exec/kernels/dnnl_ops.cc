@@ -36,6 +36,16 @@ class DnnlKernel : public Kernel {
     dnnl::primitive prim;
     memory::desc src_user, src_prim, wei_user, wei_prim, dst_user, dst_prim, scratchpad;
     const graph::Tensor* const_weights = nullptr;
+    // Fused post-ops' constant operands: bias (empty if none) and binary post-op operands as
+    // (execution argument, descriptor, values).
+    memory::desc bias_md;
+    std::vector<float> bias;
+    struct Operand {
+      int arg;
+      memory::desc md;
+      std::vector<float> values;
+    };
+    std::vector<Operand> operands;
   };
 
   static Result<std::unique_ptr<Kernel>> Create(Parts p, const dnnl::engine& engine) {
@@ -96,6 +106,13 @@ class DnnlKernel : public Kernel {
                {DNNL_ARG_WEIGHTS, s->wei},
                {DNNL_ARG_DST, s->dst_prim},
                {DNNL_ARG_SCRATCHPAD, s->pad}};
+    // Constant operands: the kernel owns the bytes, oneDNN only reads them.
+    if (!p_.bias.empty()) {
+      s->args[DNNL_ARG_BIAS] = memory(p_.bias_md, engine, const_cast<float*>(p_.bias.data()));
+    }
+    for (const Parts::Operand& o : p_.operands) {
+      s->args[o.arg] = memory(o.md, engine, const_cast<float*>(o.values.data()));
+    }
     return s;
   }
 
@@ -130,6 +147,63 @@ bool SlowImpl(const char* impl) {
   std::string s(impl);
   return s.find("gemm") != std::string::npos || s.find("ref") != std::string::npos;
 }
+
+// The fused post-ops (KernelInit::post_ops) as oneDNN attributes. A leading per-channel Add
+// becomes the primitive's bias when `allow_bias`. Channels are along `axis` of `dst`.
+struct Fused {
+  bool has_bias = false;
+  memory::desc bias_md;
+  std::vector<float> bias;
+  dnnl::post_ops po;
+  std::vector<DnnlKernel::Parts::Operand> operands;
+};
+
+Fused BuildFused(const KernelInit& init, const Shape& dst, int axis, bool allow_bias) {
+  Fused f;
+  if (!init.post_ops) return f;
+  const std::vector<PostOp>& ops = *init.post_ops;
+  size_t first = 0;
+  if (allow_bias && !ops.empty() && ops[0].kind == PostOp::Kind::kAdd) {
+    f.has_bias = true;
+    f.bias = ops[0].values;
+    if (axis == 1) {
+      f.bias_md = memory::desc({static_cast<int64_t>(f.bias.size())}, memory::data_type::f32,
+                               memory::format_tag::a);
+    } else {
+      Shape b(dst.size(), 1);
+      b[axis] = dst[axis];
+      f.bias_md = Plain(b);
+    }
+    first = 1;
+  }
+  for (size_t i = first; i < ops.size(); ++i) {
+    const PostOp& op = ops[i];
+    if (op.kind == PostOp::Kind::kEltwise) {
+      f.po.append_eltwise(1.f, op.alg, op.alpha, op.beta);
+      continue;
+    }
+    Shape b(dst.size(), 1);
+    b[axis] = dst[axis];
+    memory::desc md = Plain(b);
+    f.po.append_binary(
+        op.kind == PostOp::Kind::kAdd ? dnnl::algorithm::binary_add : dnnl::algorithm::binary_mul,
+        md);
+    const int index = f.po.len() - 1;
+    f.operands.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | DNNL_ARG_SRC_1, md, op.values});
+  }
+  return f;
+}
+
+void MoveFused(Fused& f, DnnlKernel::Parts* parts) {
+  if (f.has_bias) {
+    parts->bias_md = f.bias_md;
+    parts->bias = std::move(f.bias);
+  }
+  parts->operands = std::move(f.operands);
+}
+
+// Fusing layers must not push a primitive onto oneDNN's (very slow) reference code.
+bool IsReference(const char* impl) { return std::string(impl).find("ref") != std::string::npos; }
 
 struct ConvGeometry {
   std::vector<int64_t> strides, dilations, pads_begin, pads_end, output_padding;
@@ -229,6 +303,7 @@ Result<std::unique_ptr<Kernel>> MakeConvolution(const KernelInit& init,
   for (size_t i = 0; i < spatial; ++i) dil[i] = g.dilations[i] - 1;
   memory::desc wei_user = Plain(w.shape);
   const bool const_w = w.constant != nullptr;
+  Fused fused = BuildFused(init, out, 1, true);
   auto make_pd = [&](bool blocked) {
     memory::desc src =
         blocked ? memory::desc(Dims(x.shape), memory::data_type::f32, memory::format_tag::any)
@@ -239,11 +314,17 @@ Result<std::unique_ptr<Kernel>> MakeConvolution(const KernelInit& init,
     memory::desc wei =
         const_w ? memory::desc(Dims(w.shape), memory::data_type::f32, memory::format_tag::any)
                 : wei_user;
-    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
-                                      dnnl::algorithm::convolution_direct, src, wei, dst, strides,
-                                      dil, padl, padr);
+    dnnl::convolution_forward::desc d =
+        fused.has_bias
+            ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                              dnnl::algorithm::convolution_direct, src, wei,
+                                              fused.bias_md, dst, strides, dil, padl, padr)
+            : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                              dnnl::algorithm::convolution_direct, src, wei, dst,
+                                              strides, dil, padl, padr);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    attr.set_post_ops(fused.po);
     return dnnl::convolution_forward::primitive_desc(d, attr, init.engine);
   };
   try {
@@ -252,6 +333,9 @@ Result<std::unique_ptr<Kernel>> MakeConvolution(const KernelInit& init,
     if (layout == "auto" && SlowImpl(pd.impl_info_str())) {
       dnnl::convolution_forward::primitive_desc pd2 = make_pd(true);
       if (!SlowImpl(pd2.impl_info_str())) pd = pd2;
+    }
+    if (init.post_ops && IsReference(pd.impl_info_str())) {
+      return init.Error("oneDNN has only a reference convolution with these fused layers");
     }
     DnnlKernel::Parts parts;
     parts.prim = dnnl::convolution_forward(pd);
@@ -263,6 +347,7 @@ Result<std::unique_ptr<Kernel>> MakeConvolution(const KernelInit& init,
     parts.dst_prim = pd.dst_desc();
     parts.scratchpad = pd.scratchpad_desc();
     parts.const_weights = w.constant;
+    MoveFused(fused, &parts);
     return DnnlKernel::Create(std::move(parts), init.engine);
   } catch (const dnnl::error& e) {
     return init.Error(std::string("oneDNN cannot create the convolution: ") + e.what());
@@ -342,6 +427,7 @@ Result<std::unique_ptr<Kernel>> MakeDeconvolution(const KernelInit& init,
   std::swap(ws[kofs - 2], ws[kofs - 1]);
   memory::desc wei_user(Dims(wd), memory::data_type::f32, Dims(ws));
   const bool const_w = w.constant != nullptr;
+  Fused fused = BuildFused(init, out, 1, true);
   try {
     auto make_pd = [&](bool blocked) {
       memory::desc src =
@@ -353,11 +439,17 @@ Result<std::unique_ptr<Kernel>> MakeDeconvolution(const KernelInit& init,
       memory::desc wei =
           const_w ? memory::desc(Dims(wd), memory::data_type::f32, memory::format_tag::any)
                   : wei_user;
-      dnnl::deconvolution_forward::desc d(dnnl::prop_kind::forward_inference,
-                                          dnnl::algorithm::deconvolution_direct, src, wei, dst,
-                                          strides, dil, padl, padr);
+      dnnl::deconvolution_forward::desc d =
+          fused.has_bias
+              ? dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                  dnnl::algorithm::deconvolution_direct, src, wei,
+                                                  fused.bias_md, dst, strides, dil, padl, padr)
+              : dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference,
+                                                  dnnl::algorithm::deconvolution_direct, src, wei,
+                                                  dst, strides, dil, padl, padr);
       dnnl::primitive_attr attr;
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      attr.set_post_ops(fused.po);
       return dnnl::deconvolution_forward::primitive_desc(d, attr, init.engine);
     };
     const std::string& layout = init.options.conv_layout;
@@ -365,6 +457,9 @@ Result<std::unique_ptr<Kernel>> MakeDeconvolution(const KernelInit& init,
     if (layout == "auto" && SlowImpl(pd.impl_info_str())) {
       auto pd2 = make_pd(true);
       if (!SlowImpl(pd2.impl_info_str())) pd = pd2;
+    }
+    if (init.post_ops && IsReference(pd.impl_info_str())) {
+      return init.Error("oneDNN has only a reference deconvolution with these fused layers");
     }
     DnnlKernel::Parts parts;
     parts.prim = dnnl::deconvolution_forward(pd);
@@ -376,6 +471,7 @@ Result<std::unique_ptr<Kernel>> MakeDeconvolution(const KernelInit& init,
     parts.dst_prim = pd.dst_desc();
     parts.scratchpad = pd.scratchpad_desc();
     parts.const_weights = w.constant;
+    MoveFused(fused, &parts);
     return DnnlKernel::Create(std::move(parts), init.engine);
   } catch (const dnnl::error& e) {
     return init.Error(std::string("oneDNN cannot create the transposed convolution: ") + e.what());
@@ -454,10 +550,19 @@ Result<std::unique_ptr<Kernel>> MakeMatMul(const KernelInit& init, std::vector<V
     memory::desc wei =
         b.constant ? memory::desc(Dims(bdims), memory::data_type::f32, memory::format_tag::any)
                    : wei_user;
-    dnnl::matmul::desc d(src, wei, dstd);
+    if (init.post_ops && (a1 || b1)) {
+      return init.Error("post-ops on a matmul with a 1-D operand are not supported");
+    }
+    Fused fused = BuildFused(init, dst, static_cast<int>(rank) - 1, true);
+    dnnl::matmul::desc d = fused.has_bias ? dnnl::matmul::desc(src, wei, fused.bias_md, dstd)
+                                          : dnnl::matmul::desc(src, wei, dstd);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    attr.set_post_ops(fused.po);
     dnnl::matmul::primitive_desc pd(d, attr, init.engine);
+    if (init.post_ops && IsReference(pd.impl_info_str())) {
+      return init.Error("oneDNN has only a reference matmul with these fused layers");
+    }
     DnnlKernel::Parts parts;
     parts.prim = dnnl::matmul(pd);
     parts.src_user = src;
@@ -468,6 +573,7 @@ Result<std::unique_ptr<Kernel>> MakeMatMul(const KernelInit& init, std::vector<V
     parts.dst_prim = pd.dst_desc();
     parts.scratchpad = pd.scratchpad_desc();
     parts.const_weights = b.constant;
+    MoveFused(fused, &parts);
     return DnnlKernel::Create(std::move(parts), init.engine);
   } catch (const dnnl::error& e) {
     return init.Error(std::string("oneDNN cannot create the matmul: ") + e.what());

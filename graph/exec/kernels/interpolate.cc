@@ -2,6 +2,7 @@
 // antialiasing, which is the same bilinear/multilinear rule) over any set of axes.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "graph/exec/kernels/kernels.h"
 
@@ -34,6 +35,30 @@ class InterpolateKernel : public Kernel {
     const int64_t inner = r ? out_[r - 1] : 1;
     const int64_t rows = graph::ElementCount(out_) / std::max<int64_t>(inner, 1);
     if (inner == 0) return Status::Ok();
+    if (r >= 1 && (!linear_ || active.empty())) {
+      // Nearest: one gather along the last axis per output row; an output row whose source row
+      // equals the previous one's (upsampling) is a copy of it.
+      const int64_t* last = t_[r - 1].i0.data();
+      ParallelFor(rows, inner * 2, [&](int64_t r0, int64_t r1) {
+        int64_t prev_base = -1;
+        for (int64_t row = r0; row < r1; ++row) {
+          int64_t rem = row, base = 0;
+          for (int k = static_cast<int>(r) - 2; k >= 0; --k) {
+            base += t_[k].i0[rem % out_[k]] * is[k];
+            rem /= out_[k];
+          }
+          float* yr = y + row * inner;
+          if (base == prev_base) {
+            std::memcpy(yr, yr - inner, static_cast<size_t>(inner) * sizeof(float));
+          } else {
+            const float* xr = x + base;
+            for (int64_t i = 0; i < inner; ++i) yr[i] = xr[last[i]];
+          }
+          prev_base = base;
+        }
+      });
+      return Status::Ok();
+    }
     ParallelFor(rows, inner * 8, [&](int64_t r0, int64_t r1) {
       std::vector<int64_t> idx(r, 0);
       for (int64_t row = r0; row < r1; ++row) {
