@@ -450,7 +450,9 @@ class Placer {
   std::vector<NodeId> Sink(NodeId id) const {
     if (g_.node(id).type == "FakeQuantize") return {};
     std::vector<NodeId> out;
-    for (NodeId c : ConsumerNodes(g_, id)) {
+    auto it = sink_cache_.find(id);
+    const std::vector<NodeId> cons = it != sink_cache_.end() ? it->second : ConsumerNodes(g_, id);
+    for (NodeId c : cons) {
       if (g_.node(c).type != "ShapeOf") out.push_back(c);
     }
     return out;
@@ -507,6 +509,17 @@ class Placer {
   }
 
   void BuildSkipAscent() {
+    // The graph does not change while the map is built: cache every node's consumers.
+    sink_cache_.clear();
+    for (NodeId id : g_.LiveNodes()) {
+      std::set<NodeId> seen;
+      for (const auto& in : g_.node(id).inputs) {
+        if (in.source.valid() && seen.insert(in.source.node).second) {
+          sink_cache_[in.source.node].push_back(id);
+        }
+      }
+    }
+    for (NodeId id : g_.LiveNodes()) sink_cache_.try_emplace(id);
     for (NodeId id : g_.LiveNodes()) {
       if (Skipped(id)) skip_ascent_[id] = true;
     }
@@ -514,6 +527,7 @@ class Placer {
       if (g_.node(id).is_const()) continue;
       if (!skip_ascent_.count(id)) skip_ascent_[id] = IsNodeSkippable(id);
     }
+    sink_cache_.clear();
   }
   bool SkipAscent(NodeId id) const {
     auto it = skip_ascent_.find(id);
@@ -969,6 +983,7 @@ class Placer {
   std::string device_;
   std::vector<char> skipped_, known_, ignored_;
   std::unordered_map<NodeId, bool> skip_ascent_;
+  std::unordered_map<NodeId, std::vector<NodeId>> sink_cache_;
 };
 
 }  // namespace
