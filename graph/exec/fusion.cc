@@ -69,7 +69,7 @@ bool AcceptsPostOps(const std::string& t) {
   return t == "Convolution" || t == "GroupConvolution" || t == "MatMul";
 }
 
-std::optional<std::vector<PostOp>> MatchPostOp(const graph::Graph& g, const graph::Node& n,
+std::optional<std::vector<PostOp>> MatchPostOp(const graph::Graph& /*g*/, const graph::Node& n,
                                                graph::ValueRef from, const graph::Shape& shape,
                                                int channel_axis,
                                                const ConstantLookup& constant_of) {
