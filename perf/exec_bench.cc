@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "graph/exec/compiled_model.h"
+#include "graph/exec/openmp_env.h"
 #include "graph/exec/session.h"
 #include "io/onnx/onnx_importer.h"
 
@@ -71,6 +72,7 @@ double ThreadCpuMs() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  exec::ReexecWithPassiveOpenMpWait(argv);  // see graph/exec/openmp_env.h
   fs::path src = PTQFLOW_SOURCE_DIR;
   int repeat = 20;
   std::vector<int> thread_counts = {1, 2};

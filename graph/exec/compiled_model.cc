@@ -63,6 +63,47 @@ Status RunOnce(const Kernel& k, const dnnl::engine& engine,
 
 }  // namespace
 
+// Rough single-thread work of a layer (multiply-adds for compute layers, elements touched
+// otherwise), to decide whether it is worth a parallel region.
+double LayerWork(const graph::Node& n, const std::vector<ValueInfo>& ins,
+                 const std::vector<ValueInfo>& outs) {
+  double out_elems = 0;
+  for (const ValueInfo& o : outs) out_elems += static_cast<double>(graph::ElementCount(o.shape));
+  const std::string& t = n.type;
+  if ((t == "Convolution" || t == "GroupConvolution") && ins.size() >= 2) {
+    const graph::Shape& w = ins[1].shape;
+    const size_t skip = t == "GroupConvolution" ? 3 : 2;  // [G,] OC, IC per group, k...
+    double per_out = 1;
+    for (size_t i = skip - 1; i < w.size(); ++i) per_out *= static_cast<double>(w[i]);
+    return out_elems * per_out;
+  }
+  if ((t == "ConvolutionBackpropData" || t == "GroupConvolutionBackpropData") && ins.size() >= 2) {
+    return static_cast<double>(graph::ElementCount(ins[0].shape)) *
+           static_cast<double>(graph::ElementCount(ins[1].shape)) /
+           std::max<double>(1, static_cast<double>(ins[0].shape.size() > 1 ? ins[0].shape[1] : 1));
+  }
+  if (t == "MatMul" && ins.size() == 2 && !ins[0].shape.empty()) {
+    Result<bool> tr = n.attrs.GetBool("transpose_a", false);
+    const bool ta = tr.ok() && *tr;
+    const graph::Shape& a = ins[0].shape;
+    const int64_t k = ta && a.size() >= 2 ? a[a.size() - 2] : a.back();
+    return out_elems * static_cast<double>(k);
+  }
+  if (t == "LSTMSequence") return 1e12;  // parallel inside per time step
+  double in_elems = 0;
+  for (const ValueInfo& i : ins) in_elems += static_cast<double>(graph::ElementCount(i.shape));
+  return in_elems + out_elems;
+}
+
+bool UsesDnnl(const std::string& t) {
+  return t == "Convolution" || t == "GroupConvolution" || t == "ConvolutionBackpropData" ||
+         t == "GroupConvolutionBackpropData" || t == "MatMul";
+}
+
+// Layers below these amounts run single-threaded (~50 µs of one core).
+constexpr double kParallelMinMacs = 2e6;
+constexpr double kParallelMinElements = 1.5e5;
+
 struct CompileHelper {
   static Result<std::shared_ptr<const CompiledModel>> Compile(const graph::Graph& g,
                                                               const CompileOptions& opts);
@@ -277,10 +318,11 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
     // Fusion: extend a chain of followers this kernel can apply as post-ops, then rebuild the
     // kernel with them (if it declines, the layers stay separate).
     graph::ValueRef out0{id, 0};
+    std::vector<PostOp> fused_ops;
     if (!all_const && opts.fuse && AcceptsPostOps(n.type) && outs.size() == 1 &&
         outs[0].type == graph::ElementType::kF32 && !outs[0].shape.empty()) {
       const int axis = n.type == "MatMul" ? static_cast<int>(outs[0].shape.size()) - 1 : 1;
-      std::vector<PostOp> ops;
+      std::vector<PostOp>& ops = fused_ops;
       std::vector<NodeId> chain;
       graph::ValueRef cur = out0;
       while (!observable.count(cur)) {
@@ -318,6 +360,31 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
             if (graph::ValueRef{c, 0} != cur) plan->fused_[{c, 0}] = where;
           }
           out0 = cur;
+        }
+      }
+    }
+    // Small layers: single-threaded (oneDNN fixes a primitive's thread count at creation).
+    int step_threads = plan->threads_;
+    if (!all_const && plan->threads_ > 1) {
+      const double work = LayerWork(n, init.inputs, outs);
+      const bool macs = UsesDnnl(n.type);
+      if (work < (macs ? kParallelMinMacs : kParallelMinElements)) {
+        step_threads = 1;
+        if (macs) {
+          const int prev = omp_get_max_threads();
+          omp_set_num_threads(1);
+          KernelInit one{n, init.inputs, impl.engine, opts,
+                         plan->fused_.count({id, 0}) ? &fused_ops : nullptr};
+          std::vector<ValueInfo> one_outs;
+          Result<std::unique_ptr<Kernel>> k1 = factory(one, &one_outs);
+          omp_set_num_threads(prev);
+          if (k1.ok()) {
+            std::string where = kernel->where;
+            kernel = std::move(*k1);
+            kernel->where = where;
+          } else {
+            step_threads = plan->threads_;
+          }
         }
       }
     }
@@ -368,6 +435,7 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
     step.kernel = std::move(kernel);
     step.in = in_idx;
     step.out = out_idx;
+    step.threads = step_threads;
     plan->scratch_bytes_ = std::max(plan->scratch_bytes_, AlignUp(step.kernel->scratch_bytes()));
     plan->steps_.push_back(std::move(step));
   }

@@ -29,7 +29,8 @@ namespace ptqflow::exec {
 class Kernel;
 
 struct CompileOptions {
-  // Intra-op threads of each session (OpenMP: oneDNN and our kernels); 0 = all cores.
+  // Intra-op threads of each session (OpenMP: oneDNN and our kernels); 0 = all cores. Layers
+  // with less work than about 50 µs of one core run on the calling thread only.
   int threads = 0;
   // Fold layers whose inputs are all compile-time constants.
   bool fold_constants = true;
@@ -95,6 +96,9 @@ class CompiledModel {
     std::unique_ptr<Kernel> kernel;
     std::vector<int> in;   // value indices
     std::vector<int> out;  // value indices
+    // OpenMP threads for this layer: the plan's count, or 1 for layers too small to gain from
+    // a parallel region (waking a second thread costs more than they take).
+    int threads = 1;
   };
   const std::vector<Value>& values() const { return values_; }
   const std::vector<Step>& steps() const { return steps_; }

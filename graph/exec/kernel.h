@@ -115,7 +115,7 @@ std::string TypeName(graph::ElementType t);
 // primitives share one thread pool (two spinning pools on the same cores fight each other).
 template <typename F>
 void ParallelFor(int64_t n, int64_t cost_per_item, F&& f) {
-  constexpr int64_t kMinWork = 1 << 15;
+  constexpr int64_t kMinWork = 1 << 17;  // ~50 µs of one core: less is not worth a region
   const int64_t max_threads = omp_get_max_threads();
   if (n <= 1 || max_threads <= 1 || n * cost_per_item < kMinWork || omp_in_parallel()) {
     if (n > 0) f(int64_t{0}, n);

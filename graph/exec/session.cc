@@ -157,6 +157,7 @@ Status Session::RunImpl(const std::map<std::string, graph::Tensor>& inputs,
   } catch (const std::exception& e) {
     status = Status::Error(std::string("error during inference: ") + e.what());
   }
+  omp_set_num_threads(p.threads());
   if (taps) std::fill(impl_->tapped.begin(), impl_->tapped.end(), 0);
   PTQ_RETURN_IF_ERROR(status);
 
@@ -198,8 +199,13 @@ Status Session::Execute(TapSet* taps) {
       if (values[root].storage != CompiledModel::Storage::kArena) report(v);
     }
   }
+  int threads = p.threads();
   for (size_t s = 0; s < p.steps().size(); ++s) {
     const CompiledModel::Step& st = p.steps()[s];
+    if (st.threads != threads) {
+      threads = st.threads;
+      omp_set_num_threads(threads);
+    }
     KernelContext ctx{impl_->in_views[s], impl_->out_views[s], impl_->states[s].get(),
                       impl_->scratch.get(), &impl_->stream};
     Status status = st.kernel->Run(ctx);
