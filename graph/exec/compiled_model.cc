@@ -249,6 +249,13 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
       continue;
     }
     KernelInit init{n, {}, impl.engine, opts};
+    if (opts.fuse && n.outputs.size() > 1) {
+      // (Consumers are only built when fusing; without them every output counts as used.)
+      for (size_t k = 0; k < n.outputs.size(); ++k) {
+        const graph::ValueRef v{id, static_cast<int32_t>(k)};
+        init.unused_outputs.push_back(uses(v).empty() && !observable.count(v));
+      }
+    }
     std::vector<int> in_idx;
     bool inputs_known = true;
     for (const graph::InputPort& p : n.inputs) {
@@ -346,7 +353,7 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
         cur = {hswish.back(), 0};
       }
       if (!chain.empty()) {
-        KernelInit fused_init{n, init.inputs, impl.engine, opts, &ops};
+        KernelInit fused_init{n, init.inputs, impl.engine, opts, &ops, init.unused_outputs};
         std::vector<ValueInfo> fused_outs;
         Result<std::unique_ptr<Kernel>> fk = factory(fused_init, &fused_outs);
         if (fk.ok() && fused_outs.size() == 1 && fused_outs[0].shape == outs[0].shape) {
@@ -373,8 +380,12 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
         if (macs) {
           const int prev = omp_get_max_threads();
           omp_set_num_threads(1);
-          KernelInit one{n, init.inputs, impl.engine, opts,
-                         plan->fused_.count({id, 0}) ? &fused_ops : nullptr};
+          KernelInit one{n,
+                         init.inputs,
+                         impl.engine,
+                         opts,
+                         plan->fused_.count({id, 0}) ? &fused_ops : nullptr,
+                         init.unused_outputs};
           std::vector<ValueInfo> one_outs;
           Result<std::unique_ptr<Kernel>> k1 = factory(one, &one_outs);
           omp_set_num_threads(prev);

@@ -89,6 +89,10 @@ struct KernelInit {
   // types with AcceptsPostOps() are given any, and may return an error when they cannot apply
   // them (the plan then keeps the layers separate).
   const std::vector<PostOp>* post_ops = nullptr;
+  // Per output port: 1 when no layer, model output or CompileOptions::observable value reads
+  // it. A kernel may then skip computing it (filling it with zeros instead, as the plan still
+  // reports it to ObserveAll taps). Empty = all used.
+  std::vector<char> unused_outputs;
 
   Status Error(const std::string& what) const {
     return Status::Error(graph::Describe(node) + ": " + what);

@@ -1,5 +1,7 @@
-// MaxPool (opset1 and opset8 with indices and dilations) and AvgPool on plain NCHW data.
+// MaxPool (opset1 and opset8 with indices and dilations) and AvgPool on plain NCHW data: oneDNN's
+// pooling primitive when it has an optimized kernel for the case, else a generic loop.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "graph/exec/kernels/kernels.h"
@@ -119,6 +121,88 @@ class PoolKernel : public Kernel {
   ElementType index_type_;
 };
 
+// The common cases (no indices output, no dilation) on oneDNN's pooling primitive, plain layout.
+class DnnlPoolKernel : public Kernel {
+ public:
+  // zero_indices: the layer has an indices output nobody reads; it is filled with zeros.
+  DnnlPoolKernel(dnnl::pooling_forward::primitive_desc pd, dnnl::memory::desc src,
+                 dnnl::memory::desc dst, bool zero_indices)
+      : prim_(pd), src_(src), dst_(dst), pad_(pd.scratchpad_desc()), zero_indices_(zero_indices) {}
+  size_t scratch_bytes() const override { return pad_.get_size(); }
+  struct State : KernelState {
+    dnnl::memory src, dst, pad;
+    std::unordered_map<int, dnnl::memory> args;
+  };
+  std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
+    auto s = std::make_unique<State>();
+    s->src = dnnl::memory(src_, engine, DNNL_MEMORY_NONE);
+    s->dst = dnnl::memory(dst_, engine, DNNL_MEMORY_NONE);
+    s->pad = dnnl::memory(pad_, engine, DNNL_MEMORY_NONE);
+    s->args = {{DNNL_ARG_SRC, s->src}, {DNNL_ARG_DST, s->dst}, {DNNL_ARG_SCRATCHPAD, s->pad}};
+    return s;
+  }
+  Status Run(const KernelContext& ctx) const override {
+    State& s = *static_cast<State*>(ctx.state);
+    s.src.set_data_handle(const_cast<void*>(ctx.in[0].data));
+    s.dst.set_data_handle(ctx.out[0].data);
+    s.pad.set_data_handle(ctx.scratch);
+    prim_.execute(*ctx.stream, s.args);
+    ctx.stream->wait();
+    if (zero_indices_) {
+      std::memset(ctx.out[1].data, 0, graph::ByteSize(ctx.out[1].type, ctx.out[1].size()));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  dnnl::pooling_forward prim_;
+  dnnl::memory::desc src_, dst_, pad_;
+  bool zero_indices_;
+};
+
+// nullptr when oneDNN has no optimized kernel for this pooling (the generic loop runs it).
+std::unique_ptr<Kernel> TryDnnlPool(const KernelInit& init, const PoolGeom& g, const Shape& in,
+                                    const Shape& out, bool is_max, bool exclude_pad,
+                                    bool zero_indices) {
+  for (size_t i = 0; i < g.spatial; ++i) {
+    if (g.dil[i] != 1) return nullptr;
+  }
+  using dnnl::memory;
+  memory::dims strides(g.strides.begin(), g.strides.end()),
+      kernel(g.kernel.begin(), g.kernel.end());
+  memory::dims pl(g.spatial), pr(g.spatial);
+  for (size_t i = 0; i < g.spatial; ++i) {
+    pl[i] = g.pb[i];
+    pr[i] = g.pe[i];
+    if ((g.in[i] + pl[i] + pr[i] - g.kernel[i]) / g.strides[i] + 1 != g.out[i]) {
+      pr[i] = (g.out[i] - 1) * g.strides[i] + g.kernel[i] - g.in[i] - pl[i];
+      // Extra end padding changes what include-pad averaging divides by.
+      if (pr[i] < 0 || (!is_max && !exclude_pad)) return nullptr;
+    }
+    if (pl[i] >= g.kernel[i] || pr[i] >= g.kernel[i]) return nullptr;
+  }
+  auto plain = [](const Shape& s) {
+    const std::vector<int64_t> st = ContiguousStrides(s);
+    return memory::desc(memory::dims(s.begin(), s.end()), memory::data_type::f32,
+                        memory::dims(st.begin(), st.end()));
+  };
+  try {
+    memory::desc src = plain(in), dst = plain(out);
+    const dnnl::algorithm alg = is_max        ? dnnl::algorithm::pooling_max
+                                : exclude_pad ? dnnl::algorithm::pooling_avg_exclude_padding
+                                              : dnnl::algorithm::pooling_avg_include_padding;
+    dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, alg, src, dst, strides,
+                                  kernel, pl, pr);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::pooling_forward::primitive_desc pd(d, attr, init.engine);
+    if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) return nullptr;
+    return std::make_unique<DnnlPoolKernel>(pd, src, dst, zero_indices);
+  } catch (const dnnl::error& e) {
+    return nullptr;
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Kernel>> MakePool(const KernelInit& init, std::vector<ValueInfo>* outs) {
@@ -178,7 +262,16 @@ Result<std::unique_ptr<Kernel>> MakePool(const KernelInit& init, std::vector<Val
   }
   ElementType it = idx_type == "i32" ? ElementType::kI32 : ElementType::kI64;
   outs->push_back({ElementType::kF32, out, nullptr});
-  if (is_max && init.node.outputs.size() > 1) outs->push_back({it, out, nullptr});
+  const bool with_indices = is_max && init.node.outputs.size() > 1;
+  if (with_indices) outs->push_back({it, out, nullptr});
+  const bool indices_unused =
+      with_indices && init.unused_outputs.size() > 1 && init.unused_outputs[1];
+  if (!with_indices || indices_unused) {
+    if (std::unique_ptr<Kernel> k =
+            TryDnnlPool(init, g, x.shape, out, is_max, exclude_pad, indices_unused)) {
+      return k;
+    }
+  }
   return std::unique_ptr<Kernel>(
       std::make_unique<PoolKernel>(g, is_max, exclude_pad, x.shape[1], axis, it));
 }
