@@ -158,12 +158,49 @@ struct Fused {
   std::vector<DnnlKernel::Parts::Operand> operands;
 };
 
-Fused BuildFused(const KernelInit& init, const Shape& dst, int axis, bool allow_bias) {
+// With `weight_scale` (convolutions with constant weights): the leading per-channel affine
+// post-ops (Multiply, Add, linear: BatchNorm, scale-shift) fold into a per-output-channel weight
+// scale and the bias, as OpenVINO folds them, so the primitive needs no binary post-ops.
+Fused BuildFused(const KernelInit& init, const Shape& dst, int axis, bool allow_bias,
+                 std::vector<float>* weight_scale = nullptr) {
   Fused f;
   if (!init.post_ops) return f;
   const std::vector<PostOp>& ops = *init.post_ops;
   size_t first = 0;
-  if (allow_bias && !ops.empty() && ops[0].kind == PostOp::Kind::kAdd) {
+  if (weight_scale && allow_bias) {
+    const size_t c = static_cast<size_t>(dst[axis]);
+    std::vector<double> scale(c, 1.0), shift(c, 0.0);
+    bool scaled = false, shifted = false;
+    for (; first < ops.size(); ++first) {
+      const PostOp& op = ops[first];
+      if (op.kind == PostOp::Kind::kMul) {
+        for (size_t k = 0; k < c; ++k) {
+          scale[k] *= op.values[k];
+          shift[k] *= op.values[k];
+        }
+        scaled = true;
+      } else if (op.kind == PostOp::Kind::kAdd) {
+        for (size_t k = 0; k < c; ++k) shift[k] += op.values[k];
+        shifted = true;
+      } else if (op.alg == dnnl::algorithm::eltwise_linear) {
+        for (size_t k = 0; k < c; ++k) {
+          scale[k] *= op.alpha;
+          shift[k] = shift[k] * op.alpha + op.beta;
+        }
+        scaled = scaled || op.alpha != 1.f;
+        shifted = true;
+      } else {
+        break;
+      }
+    }
+    if (scaled) weight_scale->assign(scale.begin(), scale.end());
+    if (shifted) {
+      f.has_bias = true;
+      f.bias.assign(shift.begin(), shift.end());
+      f.bias_md =
+          memory::desc({static_cast<int64_t>(c)}, memory::data_type::f32, memory::format_tag::a);
+    }
+  } else if (allow_bias && !ops.empty() && ops[0].kind == PostOp::Kind::kAdd) {
     f.has_bias = true;
     f.bias = ops[0].values;
     if (axis == 1) {
@@ -303,7 +340,18 @@ Result<std::unique_ptr<Kernel>> MakeConvolution(const KernelInit& init,
   for (size_t i = 0; i < spatial; ++i) dil[i] = g.dilations[i] - 1;
   memory::desc wei_user = Plain(w.shape);
   const bool const_w = w.constant != nullptr;
-  Fused fused = BuildFused(init, out, 1, true);
+  std::vector<float> weight_scale;
+  Fused fused = BuildFused(init, out, 1, true, const_w ? &weight_scale : nullptr);
+  graph::Tensor scaled_w;  // weights times the folded per-channel scale (packed in Create)
+  if (!weight_scale.empty()) {
+    scaled_w = graph::Tensor::Allocate(ElementType::kF32, w.shape);
+    float* wd = scaled_w.mutable_data<float>();
+    std::memcpy(wd, w.constant->bytes(), w.constant->nbytes());
+    const int64_t per_oc = graph::ElementCount(w.shape) / oc;
+    for (int64_t o = 0; o < oc; ++o) {
+      for (int64_t i = 0; i < per_oc; ++i) wd[o * per_oc + i] *= weight_scale[o];
+    }
+  }
   auto make_pd = [&](bool blocked) {
     memory::desc src =
         blocked ? memory::desc(Dims(x.shape), memory::data_type::f32, memory::format_tag::any)
@@ -346,7 +394,7 @@ Result<std::unique_ptr<Kernel>> MakeConvolution(const KernelInit& init,
     parts.dst_user = Plain(out);
     parts.dst_prim = pd.dst_desc();
     parts.scratchpad = pd.scratchpad_desc();
-    parts.const_weights = w.constant;
+    parts.const_weights = weight_scale.empty() ? w.constant : &scaled_w;
     MoveFused(fused, &parts);
     return DnnlKernel::Create(std::move(parts), init.engine);
   } catch (const dnnl::error& e) {

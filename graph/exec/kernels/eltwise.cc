@@ -411,6 +411,37 @@ std::unique_ptr<Kernel> MakeBinaryT(BinOp op, Broadcaster b, bool pydiv) {
   return nullptr;
 }
 
+// Power with a constant scalar exponent: x*x, sqrt(x), x and 1/x computed directly (what pow()
+// rounds to, 1/x within 1 ulp), other exponents through std::pow.
+class PowConstKernel : public Kernel {
+ public:
+  explicit PowConstKernel(double e) : e_(e) {}
+  Status Run(const KernelContext& ctx) const override {
+    const float* x = ctx.in[0].as<float>();
+    float* y = ctx.out[0].as<float>();
+    const double e = e_;
+    ParallelFor(ctx.out[0].size(), e == 2 || e == 1 ? 1 : 8, [&](int64_t b, int64_t n) {
+      if (e == 2) {
+        for (int64_t i = b; i < n; ++i) y[i] = x[i] * x[i];
+      } else if (e == 1) {
+        for (int64_t i = b; i < n; ++i) y[i] = x[i];
+      } else if (e == 0.5) {
+        for (int64_t i = b; i < n; ++i) y[i] = std::sqrt(x[i]);
+      } else if (e == -1) {
+        for (int64_t i = b; i < n; ++i) y[i] = 1.f / x[i];
+      } else {
+        for (int64_t i = b; i < n; ++i) {
+          y[i] = static_cast<float>(std::pow(static_cast<double>(x[i]), e));
+        }
+      }
+    });
+    return Status::Ok();
+  }
+
+ private:
+  double e_;
+};
+
 // Element types binary arithmetic supports (fewer than DispatchArith to keep the build small).
 template <typename F>
 bool DispatchBinaryTypes(ElementType t, F&& f) {
@@ -784,6 +815,11 @@ Result<std::unique_ptr<Kernel>> MakeBinary(const KernelInit& init, std::vector<V
   if (IsLogical(op)) {
     if (t != ElementType::kBoolean) return UnsupportedType(init, t);
     return MakeBinaryT<uint8_t>(op, std::move(b), false);
+  }
+  if (op == BinOp::kPow && t == ElementType::kF32 && init.inputs[1].constant &&
+      init.inputs[1].constant->size() == 1 && out == init.inputs[0].shape) {
+    return std::unique_ptr<Kernel>(
+        std::make_unique<PowConstKernel>(init.inputs[1].constant->ToDoubles()[0]));
   }
   PTQ_ASSIGN_OR_RETURN(bool pydiv, init.node.attrs.GetBool("m_pythondiv", true));
   std::unique_ptr<Kernel> k;
