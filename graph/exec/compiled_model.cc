@@ -248,7 +248,7 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
       unsupported.push_back(graph::Describe(n));
       continue;
     }
-    KernelInit init{n, {}, impl.engine, opts};
+    KernelInit init{n, {}, impl.engine, opts, nullptr, {}};
     if (opts.fuse && n.outputs.size() > 1) {
       // (Consumers are only built when fusing; without them every output counts as used.)
       for (size_t k = 0; k < n.outputs.size(); ++k) {
