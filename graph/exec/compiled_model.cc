@@ -21,12 +21,28 @@ struct CompiledModel::Impl {
   // Constants the plan reads: graph constants (shared handles) and folded values (owned).
   std::deque<graph::Tensor> tensors;
   std::vector<const graph::Tensor*> value_tensor;  // per value; non-null for kConst
+  // Blocked values: layout and the reorder to plain (for taps).
+  struct Blocked {
+    dnnl::memory::desc blocked, plain;
+    dnnl::reorder to_plain;
+  };
+  std::unordered_map<int, Blocked> blocked;
 };
 
 CompiledModel::CompiledModel() : impl_(std::make_unique<Impl>()) {}
 CompiledModel::~CompiledModel() = default;
 
 const void* CompiledModel::engine() const { return &impl_->engine; }
+
+void CompiledModel::ReorderToPlain(int value, const void* blocked, void* plain,
+                                   void* stream) const {
+  const Impl::Blocked& b = impl_->blocked.at(value);
+  dnnl::memory src(b.blocked, impl_->engine, const_cast<void*>(blocked));
+  dnnl::memory dst(b.plain, impl_->engine, plain);
+  dnnl::stream& s = *static_cast<dnnl::stream*>(stream);
+  b.to_plain.execute(s, src, dst);
+  s.wait();
+}
 
 int CompiledModel::ValueIndex(const graph::ValueRef& v) const {
   auto it = index_.find(v);
@@ -457,6 +473,67 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
     return Status::Error(msg);
   }
 
+  // Blocked layout between oneDNN layers: a value written by one layer that computes it in a
+  // blocked layout and read (as input 0) only by layers that would convert it to that same
+  // layout stays blocked; model outputs, observable values and values with aliases stay plain.
+  if (opts.conv_layout != "plain") {
+    const size_t nv = plan->values_.size();
+    std::vector<int> producer(nv, -1);
+    std::vector<std::vector<int>> readers(nv);
+    std::vector<char> excluded(nv, 0);
+    for (int v : plan->output_values_) excluded[v] = 1;
+    for (const graph::ValueRef& r : opts.observable) {
+      const int v = plan->ValueIndex(r);
+      if (v >= 0) excluded[v] = 1;
+    }
+    for (const CompiledModel::Value& val : plan->values_) {
+      if (val.storage == CompiledModel::Storage::kAlias) excluded[val.alias_of] = 1;
+    }
+    for (size_t s = 0; s < plan->steps_.size(); ++s) {
+      const CompiledModel::Step& st = plan->steps_[s];
+      if (st.out.size() == 1) producer[st.out[0]] = static_cast<int>(s);
+      for (size_t k = 0; k < st.in.size(); ++k) {
+        const int v = st.in[k];
+        if (k != 0) excluded[v] = 1;  // only input 0 may be blocked
+        readers[v].push_back(static_cast<int>(s));
+      }
+    }
+    std::vector<char> in_blocked(plan->steps_.size(), 0), out_blocked(plan->steps_.size(), 0);
+    for (size_t v = 0; v < nv; ++v) {
+      CompiledModel::Value& val = plan->values_[v];
+      if (val.storage != CompiledModel::Storage::kArena || excluded[v] || producer[v] < 0 ||
+          readers[v].empty()) {
+        continue;
+      }
+      const dnnl::memory::desc* layout = plan->steps_[producer[v]].kernel->blocked_output();
+      if (!layout) continue;
+      bool ok = true;
+      for (int r : readers[v]) {
+        const dnnl::memory::desc* want = plan->steps_[r].kernel->blocked_input();
+        ok = ok && want && *want == *layout;
+      }
+      if (!ok) continue;
+      val.blocked = true;
+      out_blocked[producer[v]] = 1;
+      for (int r : readers[v]) in_blocked[r] = 1;
+      CompiledModel::Impl::Blocked b;
+      b.blocked = *layout;
+      std::vector<int64_t> st = ContiguousStrides(val.shape);
+      b.plain = dnnl::memory::desc(dnnl::memory::dims(val.shape.begin(), val.shape.end()),
+                                   dnnl::memory::data_type::f32,
+                                   dnnl::memory::dims(st.begin(), st.end()));
+      b.to_plain = dnnl::reorder(
+          dnnl::reorder::primitive_desc(impl.engine, b.blocked, impl.engine, b.plain));
+      plan->tap_buffer_bytes_ = std::max(plan->tap_buffer_bytes_, b.plain.get_size());
+      impl.blocked.emplace(static_cast<int>(v), std::move(b));
+    }
+    for (size_t s = 0; s < plan->steps_.size(); ++s) {
+      if (in_blocked[s] || out_blocked[s]) {
+        plan->steps_[s].kernel->UseBlocked(in_blocked[s] != 0, out_blocked[s] != 0);
+      }
+    }
+  }
+
   // Liveness: a value's bytes are busy from its producing step to the last step reading it
   // (directly or through an alias); outputs stay live to the end of the run.
   const size_t nv = plan->values_.size();
@@ -481,8 +558,10 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
     const CompiledModel::Value& val = plan->values_[v];
     if (val.storage != CompiledModel::Storage::kArena) continue;
     CHECK_GE(def[v], 0);
-    size_t bytes =
-        AlignUp(std::max<size_t>(1, graph::ByteSize(val.type, graph::ElementCount(val.shape))));
+    size_t bytes = std::max<size_t>(1, graph::ByteSize(val.type, graph::ElementCount(val.shape)));
+    if (val.blocked)
+      bytes = std::max(bytes, impl.blocked.at(static_cast<int>(v)).blocked.get_size());
+    bytes = AlignUp(bytes);
     blocks.push_back({static_cast<int>(v), bytes, def[v], std::max(def[v], last[v])});
     plan->unshared_bytes_ += bytes;
   }

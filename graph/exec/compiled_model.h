@@ -6,7 +6,9 @@
 // (constants, ShapeOf of static shapes, shape arithmetic, compressed-weight decompression
 // Const i8 -> Convert -> Subtract -> Multiply) into a constant, turns Reshape-like layers into
 // zero-copy aliases, fuses followers of Convolution/MatMul layers into them (bias, BatchNorm,
-// activations; see fusion.h and CompileOptions::fuse / observable), and plans activation memory:
+// activations; see fusion.h and CompileOptions::fuse / observable), keeps activations in
+// oneDNN's blocked layout between consecutive oneDNN layers that use the same layout (taps get
+// a plain copy), and plans activation memory:
 // every intermediate value gets an offset in one per-session arena, and values whose lifetimes do
 // not overlap share bytes. Layers without a kernel are all listed in one compile error (name, id
 // and type of each).
@@ -89,6 +91,9 @@ class CompiledModel {
     int input_index = -1;              // kInput
     size_t offset = 0;                 // kArena
     int alias_of = -1;                 // kAlias: value index whose bytes this value reuses
+    // kArena only: the bytes are in oneDNN's blocked layout (written by one oneDNN layer and
+    // read only by oneDNN layers using the same layout); taps see it via ReorderToPlain.
+    bool blocked = false;
   };
   struct Step {
     graph::NodeId node;
@@ -112,6 +117,10 @@ class CompiledModel {
   // Indices of values folded to constants (reported to taps at the start of a run).
   const std::vector<int>& const_values() const { return const_values_; }
   const void* engine() const;  // dnnl::engine*, opaque here
+  // For a blocked value: converts its bytes to plain NCHW in `plain` (tap_buffer_bytes() bytes)
+  // on `stream` (a dnnl::stream*).
+  void ReorderToPlain(int value, const void* blocked, void* plain, void* stream) const;
+  size_t tap_buffer_bytes() const { return tap_buffer_bytes_; }
 
  private:
   CompiledModel();
@@ -131,6 +140,7 @@ class CompiledModel {
   size_t arena_bytes_ = 0;
   size_t unshared_bytes_ = 0;
   size_t scratch_bytes_ = 0;
+  size_t tap_buffer_bytes_ = 0;
   friend class Session;
   friend struct CompileHelper;
 };

@@ -75,6 +75,15 @@ class Kernel {
   // False when the outputs depend only on input shapes (ShapeOf): the plan always folds them.
   virtual bool depends_on_values() const { return true; }
 
+  // Blocked activations between oneDNN layers (compile time only). The layout this kernel
+  // converts input 0 into before computing / computes output 0 in before converting it to plain
+  // NCHW, or nullptr when it reads / writes plain data directly.
+  virtual const dnnl::memory::desc* blocked_input() const { return nullptr; }
+  virtual const dnnl::memory::desc* blocked_output() const { return nullptr; }
+  // Called by the plan before it is shared: read input 0 / write output 0 in that blocked layout
+  // directly (the neighbour layer uses the same layout), skipping the conversion.
+  virtual void UseBlocked(bool /*input*/, bool /*output*/) {}
+
   // Filled by the plan for error messages: Describe(node).
   std::string where;
 };

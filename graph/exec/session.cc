@@ -24,7 +24,8 @@ std::string ExpectedText(graph::ElementType t, const graph::Shape& s) {
 struct Session::Impl {
   std::unique_ptr<uint8_t, FreeDeleter> arena;
   std::unique_ptr<uint8_t, FreeDeleter> scratch;
-  std::vector<const void*> ptr;  // per value
+  std::unique_ptr<uint8_t, FreeDeleter> tap_buffer;  // plain copy of a blocked value for taps
+  std::vector<const void*> ptr;                      // per value
   std::vector<std::unique_ptr<KernelState>> states;
   std::vector<std::vector<TensorView>> in_views;
   std::vector<std::vector<OutView>> out_views;
@@ -43,6 +44,7 @@ Session::Session(std::shared_ptr<const CompiledModel> plan)
   };
   impl_->arena.reset(alloc(p.arena_bytes()));
   impl_->scratch.reset(alloc(p.scratch_bytes()));
+  if (p.tap_buffer_bytes() > 0) impl_->tap_buffer.reset(alloc(p.tap_buffer_bytes()));
   CHECK(impl_->arena && impl_->scratch) << "out of memory allocating the session arena";
   const auto& values = p.values();
   impl_->ptr.assign(values.size(), nullptr);
@@ -179,7 +181,14 @@ Status Session::Execute(TapSet* taps) {
   const auto& values = p.values();
   auto report = [&](int v) {
     const CompiledModel::Value& val = values[v];
+    const bool wanted =
+        (taps->all() && val.storage != CompiledModel::Storage::kConst) || impl_->tapped[v];
+    if (!wanted) return;
     TensorView view{val.type, &val.shape, impl_->ptr[v]};
+    if (val.blocked) {
+      p.ReorderToPlain(v, impl_->ptr[v], impl_->tap_buffer.get(), &impl_->stream);
+      view.data = impl_->tap_buffer.get();
+    }
     if (taps->all() && val.storage != CompiledModel::Storage::kConst) taps->all()(val.ref, view);
     if (!impl_->tapped[v]) return;
     for (const auto& o : taps->observers()) {

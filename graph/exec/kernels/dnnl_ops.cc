@@ -88,6 +88,22 @@ class DnnlKernel : public Kernel {
   }
 
   size_t scratch_bytes() const override { return scratch_; }
+  const memory::desc* blocked_input() const override {
+    return p_.src_user != p_.src_prim ? &p_.src_prim : nullptr;
+  }
+  const memory::desc* blocked_output() const override {
+    return p_.dst_user != p_.dst_prim ? &p_.dst_prim : nullptr;
+  }
+  void UseBlocked(bool input, bool output) override {
+    if (input && blocked_input()) {
+      reorder_src_ = false;
+      blocked_src_ = true;
+    }
+    if (output && blocked_output()) {
+      reorder_dst_ = false;
+      blocked_dst_ = true;
+    }
+  }
 
   struct State : KernelState {
     memory src_user, src_prim, wei, dst_user, dst_prim, pad;
@@ -96,9 +112,9 @@ class DnnlKernel : public Kernel {
 
   std::unique_ptr<KernelState> CreateState(const dnnl::engine& engine) const override {
     auto s = std::make_unique<State>();
-    s->src_user = memory(p_.src_user, engine, DNNL_MEMORY_NONE);
+    s->src_user = memory(blocked_src_ ? p_.src_prim : p_.src_user, engine, DNNL_MEMORY_NONE);
     s->src_prim = reorder_src_ ? memory(p_.src_prim, engine, DNNL_MEMORY_NONE) : s->src_user;
-    s->dst_user = memory(p_.dst_user, engine, DNNL_MEMORY_NONE);
+    s->dst_user = memory(blocked_dst_ ? p_.dst_prim : p_.dst_user, engine, DNNL_MEMORY_NONE);
     s->dst_prim = reorder_dst_ ? memory(p_.dst_prim, engine, DNNL_MEMORY_NONE) : s->dst_user;
     s->wei = memory(p_.wei_prim, engine, packed_ ? packed_.get() : DNNL_MEMORY_NONE);
     s->pad = memory(p_.scratchpad, engine, DNNL_MEMORY_NONE);
@@ -138,6 +154,7 @@ class DnnlKernel : public Kernel {
   DnnlKernel() = default;
   Parts p_;
   bool reorder_src_ = false, reorder_dst_ = false;
+  bool blocked_src_ = false, blocked_dst_ = false;  // UseBlocked: neighbours share the layout
   dnnl::reorder src_reorder_, dst_reorder_;
   size_t src_off_ = 0, dst_off_ = 0, pad_off_ = 0, scratch_ = 0;
   std::unique_ptr<void, AlignedFree> packed_;
