@@ -7,11 +7,14 @@
 #include <gtest/gtest.h>
 
 #include "graph/ops/shape_inference.h"
+#include "io/ir/ir_reader.h"
+#include "io/ir/ir_writer.h"
 #include "quant/algorithms.h"
 #include "quant/algorithms_common.h"
 #include "quant/compress_weights.h"
 #include "tests/quant/fq_test_util.h"
 #include "tests/quant/loop_engine.h"
+#include "tests/test_util.h"
 
 namespace ptqflow::quant {
 namespace {
@@ -537,6 +540,31 @@ TEST(CompressWeightsTest, SymmetricWeightsBecomeI8TimesScale) {
   ASSERT_TRUE(y_fq.ok() && y_c.ok());
   for (int64_t i = 0; i < y_fq->at("out").size(); ++i) {
     EXPECT_NEAR(y_c->at("out").data<float>()[i], y_fq->at("out").data<float>()[i], 1e-6);
+  }
+}
+
+TEST(CompressWeightsTest, CompressedIrRoundTripKeepsTheOutputs) {
+  ConvModel m = BuildConv(true);
+  LoopEngine engine(ConvSamples());
+  ASSERT_TRUE(MinMaxQuantization(MinMaxOptions{}).Run(&m.g, m.plan, &engine).ok());
+  Graph fq_model = m.g;
+  ASSERT_TRUE(CompressQuantizedWeights(&m.g).ok());
+  const auto xml = ptqflow::testing::TempDir() / "quantized.xml";
+  Status st = io::WriteIr(m.g, xml);
+  ASSERT_TRUE(st.ok()) << st.message();
+  auto back = io::ReadIr(xml);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_TRUE(graph::ops::InferShapes(*back).ok());
+  NodeId q = back->FindByName("w/quantized");
+  ASSERT_NE(q, graph::kNoNode);
+  EXPECT_EQ(back->node(q).constant.type(), graph::ElementType::kI8);
+  EXPECT_EQ(back->NodesOfType("FakeQuantize").size(), 1u);
+  const Sample s = {{"x", F32({1, 1, 2, 2}, {0.5f, -1, 2, 3})}};
+  auto y_fq = engine.Infer(fq_model, s);
+  auto y_ir = engine.Infer(*back, s);
+  ASSERT_TRUE(y_fq.ok() && y_ir.ok()) << y_ir.status().message();
+  for (int64_t i = 0; i < y_fq->at("out").size(); ++i) {
+    EXPECT_NEAR(y_ir->at("out").data<float>()[i], y_fq->at("out").data<float>()[i], 1e-6);
   }
 }
 
