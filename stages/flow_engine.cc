@@ -1,0 +1,392 @@
+#include "stages/flow_engine.h"
+
+#include <glog/logging.h>
+#include <oneapi/tbb/concurrent_queue.h>
+#include <oneapi/tbb/flow_graph.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include "proto/stage_config.pb.h"
+#include "stages/fingerprint.h"
+#include "stages/sample_stats.h"
+
+namespace ptqflow::stages {
+namespace {
+
+namespace flow = oneapi::tbb::flow;
+
+// One sample travelling through the graph. Messages are shared_ptr handles (oneTBB copies
+// messages); each stage fills its part and frees what later stages do not need.
+struct Work {
+  size_t pos = 0;    // selection position
+  size_t index = 0;  // dataset index
+  std::string source;
+  Status status;         // first failure of this sample
+  bool skipped = false;  // unreadable and skip_bad_samples: status holds why
+  std::map<std::string, graph::Tensor> inputs;
+  SampleStats stats;
+};
+using Msg = std::shared_ptr<Work>;
+
+// A session per worker, recreated when a sample needs another plan (another input shape).
+struct SessionSlot {
+  std::shared_ptr<const exec::CompiledModel> plan;
+  std::unique_ptr<exec::Session> session;
+};
+
+int Cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+
+std::string ConfigFingerprint(std::span<const std::string> keys, const quant::CollectOptions& co,
+                              size_t end, bool skip) {
+  Fingerprinter f;
+  f.AddU64(keys.size());
+  for (const std::string& k : keys) f.AddString(k);
+  f.AddString(co.pass_name);
+  f.AddU64(end);
+  f.AddU64(skip ? 1 : 0);
+  return f.Hex();
+}
+
+// Calls `body`, turning an escaping exception into an error status (third-party code such as
+// a user's Dataset may throw; nothing may escape a flow-graph body).
+template <typename F>
+Status Guarded(const char* stage, F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return Status::Error(std::string(stage) + ": unexpected exception: " + e.what());
+  } catch (...) {
+    return Status::Error(std::string(stage) + ": unexpected exception");
+  }
+}
+
+}  // namespace
+
+Result<FlowEngineOptions> FlowEngineOptionsFromProto(const proto::StageConfig& c) {
+  FlowEngineOptions o;
+  auto to_int = [](uint32_t v, const char* key, int* out) -> Status {
+    if (v > 4096)
+      return Status::Error(std::string(key) + ": " + std::to_string(v) + " is too large");
+    *out = static_cast<int>(v);
+    return Status::Ok();
+  };
+  PTQ_RETURN_IF_ERROR(to_int(c.workers(), "workers", &o.workers));
+  if (c.in_flight() > (1u << 20)) return Status::Error("in_flight: too large");
+  o.in_flight = static_cast<int>(c.in_flight());
+  PTQ_RETURN_IF_ERROR(to_int(c.intra_op_threads(), "intra_op_threads", &o.intra_op_threads));
+  PTQ_RETURN_IF_ERROR(to_int(c.read_concurrency(), "read_concurrency", &o.read_concurrency));
+  o.checkpoint_every = c.checkpoint_every();
+  o.checkpoint_path = c.checkpoint_path();
+  o.resume = c.resume();
+  if (o.resume && o.checkpoint_path.empty()) {
+    return Status::Error("resume: needs checkpoint_path");
+  }
+  o.skip_bad_samples = c.skip_bad_samples();
+  o.selection.subset_size = c.selection().subset_size();
+  o.selection.shuffle = c.selection().shuffle();
+  o.selection.seed = c.selection().seed();
+  if (!c.progress().empty() && !ParseProgressMode(c.progress(), &o.progress)) {
+    return Status::Error("progress: \"" + c.progress() + "\" is not auto, bar, log or none");
+  }
+  return o;
+}
+
+FlowEngine::FlowEngine(std::shared_ptr<const io::Dataset> dataset, FlowEngineOptions options)
+    : dataset_(std::move(dataset)),
+      options_(std::move(options)),
+      selection_(io::SelectSamples(dataset_->size(), options_.selection)),
+      bad_samples_(std::make_unique<io::BadSampleLog>()) {
+  const int cores = Cores();
+  workers_ = options_.workers > 0 ? options_.workers : cores;
+  intra_threads_ =
+      options_.intra_op_threads > 0 ? options_.intra_op_threads : std::max(1, cores / workers_);
+  in_flight_ = options_.in_flight > 0 ? options_.in_flight : 2 * workers_;
+  read_concurrency_ = options_.read_concurrency > 0 ? options_.read_concurrency : workers_;
+}
+
+Result<std::string> FlowEngine::DatasetFingerprint() {
+  Fingerprinter f;
+  f.AddString(options_.dataset_identity);
+  f.AddU64(dataset_->size());
+  f.AddU64(selection_.size());
+  for (size_t i : selection_) f.AddU64(i);
+  // The first selected sample's bytes catch a changed file behind the same name.
+  if (!selection_.empty()) {
+    Result<io::Sample> s = dataset_->Get(selection_[0]);
+    if (s.ok()) {
+      for (const auto& [name, t] : s->inputs) {
+        f.AddString(name);
+        f.AddString(graph::ShapeToString(t.shape()));
+        f.AddBytes(t.bytes(), t.nbytes());
+      }
+    } else {
+      f.AddString(s.status().message());
+    }
+  }
+  return f.Hex();
+}
+
+Status FlowEngine::LoadCheckpoint() {
+  checkpoint_loaded_ = true;
+  if (!options_.resume) return Status::Ok();
+  std::error_code ec;
+  if (!std::filesystem::exists(options_.checkpoint_path, ec)) {
+    LOG(INFO) << "no checkpoint at " << options_.checkpoint_path << "; starting from the beginning";
+    return Status::Ok();
+  }
+  PTQ_ASSIGN_OR_RETURN(Checkpoint c, ReadCheckpointFile(options_.checkpoint_path));
+  if (c.dataset_fingerprint != dataset_fp_) {
+    return Status::Error("checkpoint " + options_.checkpoint_path +
+                         " was made with a different dataset or sample selection (dataset "
+                         "fingerprint " +
+                         c.dataset_fingerprint + ", this run " + dataset_fp_ + "); remove it or " +
+                         "run without --resume");
+  }
+  loaded_ = std::move(c);
+  return Status::Ok();
+}
+
+Result<std::map<std::string, graph::Tensor>> FlowEngine::Infer(
+    const graph::Graph& g, const std::map<std::string, graph::Tensor>& inputs) {
+  return InferOnce(g, inputs, workers_ * intra_threads_);
+}
+
+Result<quant::CollectedStats> FlowEngine::Collect(const graph::Graph& g,
+                                                  std::span<const quant::StatRequest> requests,
+                                                  const quant::CollectOptions& co) {
+  PTQ_RETURN_IF_ERROR(ValidateRequests(g, requests));
+  interrupted_ = false;
+  bad_samples_ = std::make_unique<io::BadSampleLog>();
+  const uint32_t pass_index = next_pass_++;
+  const std::string pass_label = "pass " + std::to_string(pass_index) +
+                                 (co.pass_name.empty() ? "" : " '" + co.pass_name + "'");
+  std::vector<std::string> keys;
+  std::vector<graph::ValueRef> values;
+  for (const quant::StatRequest& r : requests) {
+    keys.push_back(quant::StatRequestKey(g, r));
+    values.push_back(r.value);
+  }
+  const size_t end =
+      co.max_samples > 0 ? std::min(co.max_samples, selection_.size()) : selection_.size();
+  const bool checkpointing = !options_.checkpoint_path.empty();
+
+  PassCheckpoint pass;
+  pass.pass_index = pass_index;
+  pass.pass_name = co.pass_name;
+  pass.keys = keys;
+  std::optional<StatsAccumulator> acc;
+  if (checkpointing) {
+    pass.model_fingerprint = ModelFingerprint(g);
+    pass.config_fingerprint = ConfigFingerprint(keys, co, end, options_.skip_bad_samples);
+    if (!checkpoint_loaded_) {
+      PTQ_ASSIGN_OR_RETURN(dataset_fp_, DatasetFingerprint());
+      PTQ_RETURN_IF_ERROR(LoadCheckpoint());
+    }
+    // A saved pass must match this one exactly; say which part differs.
+    auto check = [&](const PassCheckpoint& saved) -> Status {
+      const std::string where = "checkpoint " + options_.checkpoint_path + ", " + pass_label;
+      if (saved.model_fingerprint != pass.model_fingerprint) {
+        return Status::Error(where + ": made with a different model (model fingerprint " +
+                             saved.model_fingerprint + ", this run " + pass.model_fingerprint +
+                             ")");
+      }
+      if (saved.config_fingerprint != pass.config_fingerprint || saved.keys != keys) {
+        return Status::Error(where +
+                             ": made with a different configuration (statistics requested, "
+                             "sample count or skip_bad_samples differ)");
+      }
+      if (saved.positions_done > end) {
+        return Status::Error(where + ": has more samples than this pass");
+      }
+      return Status::Ok();
+    };
+    if (loaded_) {
+      for (const PassCheckpoint& saved : loaded_->completed) {
+        if (saved.pass_index != pass_index) continue;
+        PTQ_RETURN_IF_ERROR(check(saved));
+        for (const auto& e : saved.skipped) bad_samples_->Record(e.index, Status::Error(e.message));
+        completed_.push_back(saved);
+        ++passes_restored_;
+        LOG(INFO) << pass_label << ": restored from checkpoint (" << saved.positions_done
+                  << " samples)";
+        return saved.stats;
+      }
+      if (loaded_->current && loaded_->current->pass_index == pass_index) {
+        PassCheckpoint& saved = *loaded_->current;
+        PTQ_RETURN_IF_ERROR(check(saved));
+        PTQ_ASSIGN_OR_RETURN(
+            StatsAccumulator restored,
+            StatsAccumulator::FromSaved({requests.begin(), requests.end()}, keys, saved.stats));
+        acc.emplace(std::move(restored));
+        pass.positions_done = saved.positions_done;
+        pass.skipped = saved.skipped;
+        for (const auto& e : saved.skipped) bad_samples_->Record(e.index, Status::Error(e.message));
+        ++passes_resumed_;
+        LOG(INFO) << pass_label << ": resuming after " << saved.positions_done << " of " << end
+                  << " samples";
+        loaded_->current.reset();
+      }
+    }
+  }
+  if (!acc) acc.emplace(std::vector<quant::StatRequest>(requests.begin(), requests.end()), keys);
+
+  const size_t start = pass.positions_done;
+  exec::CompileOptions copts;
+  copts.threads = intra_threads_;
+  PlanCache plans(g, copts, values);
+  std::vector<std::unique_ptr<SessionSlot>> slots;
+  oneapi::tbb::concurrent_queue<SessionSlot*> free_slots;
+  for (int i = 0; i < workers_; ++i) {
+    slots.push_back(std::make_unique<SessionSlot>());
+    free_slots.push(slots.back().get());
+  }
+  ProgressReporter progress(co.pass_name.empty() ? "statistics" : co.pass_name, end, start,
+                            options_.progress);
+
+  std::atomic<bool> failed{false};  // stops the source
+  size_t next = start;              // source state (the input_node body runs serially)
+  Status error;                     // first error in sample order (merge node only)
+  const std::atomic<bool>* stop = options_.stop;
+  const bool skip = options_.skip_bad_samples;
+
+  oneapi::tbb::task_arena arena(workers_);
+  arena.execute([&] {
+    flow::graph fg;
+    flow::input_node<size_t> source(fg, [&](oneapi::tbb::flow_control& fc) -> size_t {
+      if (next >= end || failed.load() || (stop != nullptr && stop->load())) {
+        fc.stop();
+        return 0;
+      }
+      return next++;
+    });
+    flow::limiter_node<size_t> limiter(fg, static_cast<size_t>(in_flight_));
+    flow::function_node<size_t, Msg> read(
+        fg, static_cast<size_t>(read_concurrency_), [&](size_t pos) -> Msg {
+          auto w = std::make_shared<Work>();
+          w->pos = pos;
+          w->index = selection_[pos];
+          w->status = Guarded("read", [&]() -> Status {
+            Result<io::Sample> s = dataset_->Get(w->index);
+            if (!s.ok()) {
+              w->skipped = skip;
+              return s.status();
+            }
+            w->source = s->source;
+            auto in = BindInputs(g, s->inputs);
+            if (!in.ok()) return in.status().WithContext(io::SampleContext(w->index, w->source));
+            w->inputs = std::move(in).value();
+            return Status::Ok();
+          });
+          if (!w->status.ok() && !w->skipped) failed.store(true);
+          return w;
+        });
+    flow::function_node<Msg, Msg> infer(fg, static_cast<size_t>(workers_), [&](Msg w) -> Msg {
+      if (!w->status.ok()) return w;
+      SessionSlot* slot = nullptr;
+      CHECK(free_slots.try_pop(slot)) << "more concurrent inferences than sessions";
+      w->status = Guarded("inference", [&]() -> Status {
+        PTQ_ASSIGN_OR_RETURN(std::shared_ptr<const exec::CompiledModel> plan, plans.Get(w->inputs));
+        if (plan != slot->plan) {
+          slot->session.reset();
+          slot->plan = plan;
+          slot->session = std::make_unique<exec::Session>(plan);
+        }
+        PTQ_ASSIGN_OR_RETURN(w->stats, ComputeSampleStats(*slot->session, g, w->inputs, requests));
+        return Status::Ok();
+      });
+      free_slots.push(slot);
+      w->inputs.clear();  // the sample's tensors are no longer needed
+      if (!w->status.ok()) {
+        w->status = w->status.WithContext(io::SampleContext(w->index, w->source));
+        failed.store(true);
+      }
+      return w;
+    });
+    flow::sequencer_node<Msg> order(fg, [start](const Msg& w) { return w->pos - start; });
+    flow::function_node<Msg, flow::continue_msg> merge(fg, flow::serial, [&](Msg w) {
+      if (!error.ok()) return flow::continue_msg();
+      if (w->skipped) {
+        pass.skipped.push_back({w->index, w->status.message()});
+        bad_samples_->Record(w->index, w->status);
+      } else if (w->status.ok()) {
+        Status st = acc->Append(w->stats);
+        if (!st.ok()) w->status = st.WithContext(io::SampleContext(w->index, w->source));
+      }
+      if (!w->status.ok() && !w->skipped) {
+        error = w->status;
+        failed.store(true);
+        fg.cancel();
+        return flow::continue_msg();
+      }
+      w.reset();  // free this sample's statistics now
+      ++pass.positions_done;
+      progress.Update(pass.positions_done);
+      if (checkpointing && options_.checkpoint_every > 0 &&
+          pass.positions_done % options_.checkpoint_every == 0 && pass.positions_done < end) {
+        Checkpoint c;
+        c.dataset_fingerprint = dataset_fp_;
+        c.completed = completed_;
+        c.current = pass;
+        c.current->stats = acc->stats();
+        // Written here, before the next sample merges: the checkpoint on disk is always the
+        // latest multiple of checkpoint_every (inference keeps running meanwhile).
+        Status st =
+            Guarded("checkpoint", [&] { return WriteCheckpointFile(options_.checkpoint_path, c); });
+        if (!st.ok()) {
+          error = st;
+          failed.store(true);
+          fg.cancel();
+          return flow::continue_msg();
+        }
+      }
+      if (options_.on_merged) options_.on_merged(pass.positions_done);
+      return flow::continue_msg();
+    });
+    flow::make_edge(source, limiter);
+    flow::make_edge(limiter, read);
+    flow::make_edge(read, infer);
+    flow::make_edge(infer, order);
+    flow::make_edge(order, merge);
+    flow::make_edge(merge, limiter.decrementer());
+    source.activate();
+    fg.wait_for_all();
+  });
+
+  if (!error.ok()) return error.WithContext(pass_label);
+  pass.stats = acc->Release();
+  if (pass.positions_done < end) {
+    // Stopped by the stop flag: everything fed was merged; save it.
+    interrupted_ = true;
+    progress.Finish(pass.positions_done);
+    std::string msg = pass_label + " interrupted after " + std::to_string(pass.positions_done) +
+                      " of " + std::to_string(end) + " samples";
+    if (!checkpointing) return Status::Error(msg + " (no checkpoint file configured)");
+    Checkpoint c;
+    c.dataset_fingerprint = dataset_fp_;
+    c.completed = completed_;
+    c.current = std::move(pass);
+    PTQ_RETURN_IF_ERROR(WriteCheckpointFile(options_.checkpoint_path, c));
+    return Status::Error(msg + "; checkpoint written to " + options_.checkpoint_path +
+                         " (run again with --resume to continue)");
+  }
+  progress.Finish(pass.positions_done);
+  if (pass.stats.num_samples == 0) {
+    return Status::Error(pass_label + ": no calibration sample could be used" +
+                         (bad_samples_->count() ? " (all were skipped as bad)" : ""));
+  }
+  if (!checkpointing) return std::move(pass.stats);
+  completed_.push_back(std::move(pass));
+  Checkpoint c;
+  c.dataset_fingerprint = dataset_fp_;
+  c.completed = completed_;
+  PTQ_RETURN_IF_ERROR(WriteCheckpointFile(options_.checkpoint_path, c));
+  return completed_.back().stats;
+}
+
+}  // namespace ptqflow::stages

@@ -1,0 +1,125 @@
+// FlowEngine: quant::Engine on a oneTBB flow graph — one Collect is one statistics pass:
+//
+//   input_node (selected sample positions, in selection order; stops on error or stop flag)
+//     -> limiter_node (at most in_flight samples between here and the merge)
+//     -> read     function_node, read_concurrency: Dataset::Get (decode + preprocess)
+//     -> infer    function_node, workers: a Session from the pool (N sessions on one compiled
+//                 plan per input shape); taps reduce each requested value as soon as its layer
+//                 ran, so full activations never outlive their layer
+//     -> sequencer_node (restores selection order)
+//     -> merge    function_node, serial: appends per-sample results to the accumulators in
+//                 sample order (this makes results bit-identical for any workers / in_flight),
+//                 records skipped samples, reports progress, and every checkpoint_every
+//                 samples writes the checkpoint atomically (temp, fsync, rename) before the
+//                 next sample merges (inference goes on meanwhile, up to in_flight samples)
+//     merge -> limiter.decrementer() (every message, also failed and skipped ones, reaches the
+//              merge, so the limiter is always released and the graph cannot deadlock)
+//
+// Errors: a failing sample (read, inference or statistics) marks its message; the merge node,
+// seeing messages in sample order, keeps the first one (so the reported sample is the first bad
+// one in selection order, whatever the scheduling) and cancels the graph. The message names the
+// dataset index. No checkpoint is written after an error (earlier periodic ones stay valid).
+//
+// Stop (SIGINT/SIGTERM via stop_signal.h, or any flag): the source stops feeding, the samples
+// in flight drain and merge, the checkpoint is written, and Collect returns an error saying
+// how far it got; `interrupted()` is then true.
+//
+// Checkpoint/resume: see checkpoint.h. Each Collect call is a pass with an index (0, 1, ...).
+// With resume, a pass found completed in the checkpoint returns its saved results (when the
+// model and config fingerprints match), a pass found in progress continues after its saved
+// prefix; any mismatch (dataset, model, config) is an error saying which.
+//
+// Threads: the graph runs in a task_arena of `workers` threads (decoding and inference share
+// them, so TBB never oversubscribes the cores); each session uses intra_op_threads OpenMP
+// threads. Defaults: workers = cores, intra_op_threads = max(1, cores / workers) = 1.
+//
+// Ownership: shares the dataset. Thread-safety: one call at a time (quant::Engine contract).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "io/data/dataset.h"
+#include "quant/engine.h"
+#include "stages/checkpoint.h"
+#include "stages/progress.h"
+
+namespace ptqflow::proto {
+class StageConfig;
+}
+
+namespace ptqflow::stages {
+
+struct FlowEngineOptions {
+  io::SelectionOptions selection;  // default: every sample, dataset order
+  bool skip_bad_samples = false;   // skip (and count) unreadable samples instead of failing
+  int workers = 0;                 // concurrent sessions; 0 = cores
+  int in_flight = 0;               // samples between limiter and merge; 0 = 2 x workers
+  int intra_op_threads = 0;        // OpenMP threads per session; 0 = max(1, cores / workers)
+  int read_concurrency = 0;        // concurrent Dataset::Get calls; 0 = workers
+  uint64_t checkpoint_every = 0;   // samples between checkpoints; 0 = only on stop
+  std::string checkpoint_path;     // "" = no checkpoints
+  bool resume = false;             // continue from checkpoint_path when it exists
+  // Mixed into the dataset fingerprint: what identifies the data beyond its size and first
+  // sample (e.g. the data source path and loader options).
+  std::string dataset_identity;
+  // When it becomes true the pass stops feeding, drains, checkpoints and fails (interrupted).
+  const std::atomic<bool>* stop = nullptr;
+  ProgressMode progress = ProgressMode::kNone;
+  // Called in the serial merge node after each merged selection position with the number of
+  // positions done (tests and the CLI's testing hooks use it). May be empty.
+  std::function<void(size_t positions_done)> on_merged;
+};
+
+// StageConfig (proto/stage_config.proto) -> options. Error names the bad field.
+Result<FlowEngineOptions> FlowEngineOptionsFromProto(const proto::StageConfig& config);
+
+class FlowEngine : public quant::Engine {
+ public:
+  FlowEngine(std::shared_ptr<const io::Dataset> dataset, FlowEngineOptions options);
+
+  Result<quant::CollectedStats> Collect(const graph::Graph& g,
+                                        std::span<const quant::StatRequest> requests,
+                                        const quant::CollectOptions& options) override;
+  Result<std::map<std::string, graph::Tensor>> Infer(
+      const graph::Graph& g, const std::map<std::string, graph::Tensor>& inputs) override;
+  size_t num_samples() const override { return selection_.size(); }
+
+  // The effective thread settings (defaults resolved).
+  int workers() const { return workers_; }
+  int in_flight() const { return in_flight_; }
+  int intra_op_threads() const { return intra_threads_; }
+  const std::vector<size_t>& selection() const { return selection_; }
+  // Skipped samples of the last Collect (including those restored from a checkpoint).
+  const io::BadSampleLog& bad_samples() const { return *bad_samples_; }
+  // True when the last Collect stopped because of the stop flag.
+  bool interrupted() const { return interrupted_; }
+  // Passes served from the checkpoint / resumed from it (for reports and tests).
+  int passes_restored() const { return passes_restored_; }
+  int passes_resumed() const { return passes_resumed_; }
+
+ private:
+  Status LoadCheckpoint();
+  Result<std::string> DatasetFingerprint();
+
+  std::shared_ptr<const io::Dataset> dataset_;
+  FlowEngineOptions options_;
+  std::vector<size_t> selection_;
+  int workers_ = 1, in_flight_ = 2, intra_threads_ = 1, read_concurrency_ = 1;
+  std::unique_ptr<io::BadSampleLog> bad_samples_;
+  bool interrupted_ = false;
+  uint32_t next_pass_ = 0;
+  std::string dataset_fp_;
+  bool checkpoint_loaded_ = false;
+  std::optional<Checkpoint> loaded_;       // what --resume found
+  std::vector<PassCheckpoint> completed_;  // this run's finished passes
+  int passes_restored_ = 0, passes_resumed_ = 0;
+};
+
+}  // namespace ptqflow::stages
