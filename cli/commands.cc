@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <string>
 
+#include "cli/calibrate.h"
+#include "cli/quantize.h"
 #include "cli/summary.h"
 #include "graph/exec/compiled_model.h"
 #include "graph/exec/session.h"
@@ -138,7 +140,17 @@ int Infer(int argc, char**) {
 }  // namespace
 
 const char* UsageText() {
-  return "usage: ptqflow <command> [flags]\n"
+  return "usage: ptqflow [quantize] -c CONFIG.json [flags]\n"
+         "       ptqflow [quantize] -q default|accuracy_aware -m MODEL (--engine simplified\n"
+         "               --data-source DIR | --data-type T --data-source S [--data-option "
+         "k=v,...])\n"
+         "               [-w WEIGHTS] [-n NAME] [--preset performance|mixed] [--max-drop X]\n"
+         "       ptqflow <command> [flags]\n"
+         "quantize (POT's command line): insert FakeQuantize with POT's DefaultQuantization and\n"
+         "      write a quantized OpenVINO IR v11 (int8 weights) under --output-dir (./results);\n"
+         "      -e evaluates FP32 and INT8 on the config's metrics; --report R.json; "
+         "--print-config;\n"
+         "      --resume / --checkpoint-every N continue an interrupted statistics pass\n"
          "commands:\n"
          "  convert MODEL --output OUT.xml [--input-shape S] [--freeze-input F]\n"
          "      read an ONNX (.onnx) or OpenVINO IR (.xml) model, write OpenVINO IR v11\n"
@@ -146,8 +158,12 @@ const char* UsageText() {
          "      print inputs, outputs and op counts of a model\n"
          "  infer --model M --input name=file.npy [...] --output-dir D [--threads N]\n"
          "      run a model on .npy inputs and write each output as D/<tensor name>.npy\n"
+         "  calibrate --model M --data-type idx|image --data-source S --output stats.json\n"
+         "      [--workers N] [--in-flight K] [--checkpoint-every N] [--resume] [--subset-size N]\n"
+         "      collect activation statistics (oneTBB flow graph) and write symmetric ranges\n"
          "flags are documented by --help; dashes and underscores in flag names are equivalent\n"
-         "exit codes: 0 ok, 1 bad input (file, model, config, data), 2 bad usage\n";
+         "exit codes: 0 ok, 1 model or file error, 2 bad usage, 3 config error, 4 data error,\n"
+         "            5 accuracy target not met\n";
 }
 
 std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
@@ -157,6 +173,13 @@ std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") flags_done = true;
+    // POT's short options.
+    static const std::pair<const char*, const char*> kShort[] = {
+        {"-c", "--config"}, {"-q", "--quantize"}, {"-m", "--model"},      {"-w", "--weights"},
+        {"-n", "--name"},   {"-e", "--evaluate"}, {"-d", "--direct_dump"}};
+    for (const auto& [short_name, long_name] : kShort) {
+      if (!flags_done && a == short_name) a = long_name;
+    }
     if (!flags_done && i > 0 && a.size() > 2 && a[0] == '-') {
       const size_t start = a[1] == '-' ? 2 : 1;
       const size_t end = std::min(a.find('='), a.size());
@@ -179,11 +202,15 @@ std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
 }
 
 int Dispatch(int argc, char** argv) {
+  // POT style: `ptqflow -c config.json` / `ptqflow -q default -m model ...` without a command.
+  if (argc < 2 && QuantizeRequested()) return Quantize(argc, argv);
   if (argc < 2) return Usage("no command given");
   const std::string cmd = argv[1];
+  if (cmd == "quantize") return Quantize(argc, argv);
   if (cmd == "convert") return Convert(argc, argv);
   if (cmd == "summary") return Summary(argc, argv);
   if (cmd == "infer") return Infer(argc, argv);
+  if (cmd == "calibrate") return Calibrate(argc, argv);
   return Usage("unknown command '" + cmd + "'");
 }
 

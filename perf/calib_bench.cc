@@ -1,0 +1,269 @@
+// Calibration overhead and memory of the flow graph on a real model (issue 5 goals):
+//   (a) calibration wall time / pure inference time of the same executor for the same samples
+//       and threads (goal <= 1.15: reading, decoding and statistics hidden behind inference);
+//   (b) peak RSS of a 3000-sample calibration / of a 300-sample one (goal <= 1.10).
+//
+// Each measurement runs in its own child process (this program re-executing itself), so peak
+// RSS (VmHWM) belongs to one run only and pure-inference runs do not share caches with
+// calibration runs.
+//
+//   calib_bench [--model M.onnx] [--images train-images-idx3-ubyte.gz] [--border 2]
+//               [--workers W] [--threads T] [--sizes 300,3000] [--repeat 3]
+//
+// Defaults: ../shared/models/fmnist_mobilenetv2_w0.5.onnx on Debian's Fashion-MNIST train
+// images (normalised, 2-pixel border as the model expects), W = cores, T = 1. Statistics are
+// the `ptqflow calibrate` ones: per-tensor min and abs_max per sample of every Convolution /
+// GroupConvolution / MatMul input activation. Pure inference: the same samples decoded up front
+// (not timed), W threads each running its own Session (T threads) without taps.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "graph/exec/compiled_model.h"
+#include "graph/exec/session.h"
+#include "io/data/idx_dataset.h"
+#include "io/model/model_io.h"
+#include "stages/flow_engine.h"
+#include "stages/sample_stats.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace ptqflow;
+using Clock = std::chrono::steady_clock;
+
+struct Args {
+  std::string model;
+  std::string images = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+  int border = 2;
+  int workers = 0;
+  int threads = 1;
+  std::vector<size_t> sizes = {300, 3000};
+  int repeat = 3;
+  std::string child;  // "calib" | "infer": run one measurement and print it
+  size_t samples = 0;
+};
+
+std::string Arg(int argc, char** argv, int* i) {
+  if (*i + 1 >= argc) {
+    std::fprintf(stderr, "missing value for %s\n", argv[*i]);
+    std::exit(2);
+  }
+  return argv[++*i];
+}
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  const char* shared = std::getenv("PTQFLOW_SHARED_DIR");
+  a.model = (shared ? fs::path(shared) : fs::path(PTQFLOW_SOURCE_DIR) / ".." / "shared") /
+            "models" / "fmnist_mobilenetv2_w0.5.onnx";
+  for (int i = 1; i < argc; ++i) {
+    const std::string f = argv[i];
+    if (f == "--model") {
+      a.model = Arg(argc, argv, &i);
+    } else if (f == "--images") {
+      a.images = Arg(argc, argv, &i);
+    } else if (f == "--border") {
+      a.border = std::atoi(Arg(argc, argv, &i).c_str());
+    } else if (f == "--workers") {
+      a.workers = std::atoi(Arg(argc, argv, &i).c_str());
+    } else if (f == "--threads") {
+      a.threads = std::atoi(Arg(argc, argv, &i).c_str());
+    } else if (f == "--repeat") {
+      a.repeat = std::max(1, std::atoi(Arg(argc, argv, &i).c_str()));
+    } else if (f == "--sizes") {
+      a.sizes.clear();
+      std::string s = Arg(argc, argv, &i);
+      for (size_t p = 0; p < s.size();) {
+        size_t q = s.find(',', p);
+        if (q == std::string::npos) q = s.size();
+        a.sizes.push_back(std::stoul(s.substr(p, q - p)));
+        p = q + 1;
+      }
+    } else if (f == "--child") {
+      a.child = Arg(argc, argv, &i);
+    } else if (f == "--samples") {
+      a.samples = std::stoul(Arg(argc, argv, &i));
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", f.c_str());
+      std::exit(2);
+    }
+  }
+  if (a.workers <= 0) a.workers = std::max(1u, std::thread::hardware_concurrency());
+  return a;
+}
+
+[[noreturn]] void Die(const Status& st) {
+  std::fprintf(stderr, "calib_bench: %s\n", st.message().c_str());
+  std::exit(1);
+}
+
+long PeakRssKb() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+std::shared_ptr<const io::Dataset> OpenData(const Args& a) {
+  io::IdxDatasetOptions o;
+  o.images_file = a.images;
+  o.normalize = true;
+  o.mean = 0.2860f;
+  o.std = 0.3530f;
+  o.border = a.border;
+  auto d = io::IdxDataset::Create(o);
+  if (!d.ok()) Die(d.status());
+  return std::shared_ptr<const io::Dataset>(std::move(d).value());
+}
+
+std::vector<quant::StatRequest> DefaultRequests(const graph::Graph& g) {
+  std::vector<graph::ValueRef> values;
+  for (graph::NodeId id : g.LiveNodes()) {
+    const graph::Node& n = g.node(id);
+    if (n.type != "Convolution" && n.type != "GroupConvolution" && n.type != "MatMul") continue;
+    if (g.node(n.input(0).node).is_const()) continue;
+    if (std::find(values.begin(), values.end(), n.input(0)) == values.end()) {
+      values.push_back(n.input(0));
+    }
+  }
+  std::vector<quant::StatRequest> r;
+  for (const graph::ValueRef& v : values) {
+    for (quant::StatType t : {quant::StatType::kMin, quant::StatType::kAbsMax}) {
+      quant::StatRequest q;
+      q.value = v;
+      q.reduction.type = t;
+      r.push_back(q);
+    }
+  }
+  return r;
+}
+
+// Child: one calibration pass over the first `samples` samples; prints seconds and VmHWM.
+int ChildCalib(const Args& a) {
+  auto g = io::ReadModel(a.model, {});
+  if (!g.ok()) Die(g.status());
+  auto data = OpenData(a);
+  stages::FlowEngineOptions o;
+  o.selection.subset_size = a.samples;
+  o.workers = a.workers;
+  o.intra_op_threads = a.threads;
+  stages::FlowEngine engine(data, o);
+  const auto req = DefaultRequests(*g);
+  const auto t0 = Clock::now();
+  auto stats = engine.Collect(*g, req, {});
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!stats.ok()) Die(stats.status());
+  std::printf("seconds=%.6f rss_kb=%ld stats=%zu\n", secs, PeakRssKb(), req.size());
+  return 0;
+}
+
+// Child: the same samples, decoded up front, through W sessions without taps.
+int ChildInfer(const Args& a) {
+  auto g = io::ReadModel(a.model, {});
+  if (!g.ok()) Die(g.status());
+  auto data = OpenData(a);
+  const size_t n = std::min(a.samples, data->size());
+  std::vector<std::map<std::string, graph::Tensor>> inputs(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto s = data->Get(i);
+    if (!s.ok()) Die(s.status());
+    auto in = stages::BindInputs(*g, s->inputs);
+    if (!in.ok()) Die(in.status());
+    inputs[i] = std::move(in).value();
+  }
+  exec::CompileOptions copts;
+  copts.threads = a.threads;
+  stages::PlanCache plans(*g, copts);
+  auto plan = plans.Get(inputs[0]);
+  if (!plan.ok()) Die(plan.status());
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < a.workers; ++w) {
+    threads.emplace_back([&] {
+      exec::Session session(*plan);
+      for (size_t i = next++; i < n; i = next++) {
+        if (!session.Run(inputs[i], nullptr).ok()) failed = true;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (failed) Die(Status::Error("inference failed"));
+  std::printf("seconds=%.6f rss_kb=%ld\n", secs, PeakRssKb());
+  return 0;
+}
+
+struct Measured {
+  double seconds = 0;
+  long rss_kb = 0;
+};
+
+Measured RunChild(const Args& a, const std::string& mode, size_t samples) {
+  std::string cmd = "'" + fs::read_symlink("/proc/self/exe").string() + "' --child " + mode +
+                    " --samples " + std::to_string(samples) + " --model '" + a.model +
+                    "' --images '" + a.images + "' --border " + std::to_string(a.border) +
+                    " --workers " + std::to_string(a.workers) + " --threads " +
+                    std::to_string(a.threads);
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) Die(Status::Error("cannot run " + cmd));
+  char buf[256] = {};
+  std::string out;
+  while (std::fgets(buf, sizeof(buf), p)) out += buf;
+  if (pclose(p) != 0) Die(Status::Error("child failed: " + cmd + "\n" + out));
+  Measured m;
+  if (std::sscanf(out.c_str(), "seconds=%lf rss_kb=%ld", &m.seconds, &m.rss_kb) != 2) {
+    Die(Status::Error("unexpected child output: " + out));
+  }
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args a = Parse(argc, argv);
+  if (a.child == "calib") return ChildCalib(a);
+  if (a.child == "infer") return ChildInfer(a);
+  std::printf("model %s\nimages %s\nworkers %d x intra-op threads %d, best of %d runs\n",
+              a.model.c_str(), a.images.c_str(), a.workers, a.threads, a.repeat);
+  std::vector<long> rss;
+  for (size_t n : a.sizes) {
+    double calib = 1e30, infer = 1e30;
+    long peak = 0;
+    for (int r = 0; r < a.repeat; ++r) {
+      Measured c = RunChild(a, "calib", n);
+      Measured i = RunChild(a, "infer", n);
+      calib = std::min(calib, c.seconds);
+      infer = std::min(infer, i.seconds);
+      peak = std::max(peak, c.rss_kb);
+    }
+    rss.push_back(peak);
+    std::printf(
+        "%5zu samples: calibration %.3f s, pure inference %.3f s, (a) ratio %.3f, "
+        "calibration peak RSS %.1f MiB\n",
+        n, calib, infer, calib / infer, static_cast<double>(peak) / 1024.0);
+  }
+  if (rss.size() >= 2) {
+    std::printf("(b) peak RSS at %zu / at %zu samples: %.3f\n", a.sizes.back(), a.sizes.front(),
+                static_cast<double>(rss.back()) / static_cast<double>(rss.front()));
+  }
+  return 0;
+}
