@@ -1,7 +1,8 @@
 // Side-by-side latency of ptqflow's executor and ONNX Runtime (perf/ort_run.js) on every real
 // model at fixed shapes, 1 and 2 threads, same seeded inputs. Prints the median latency of each
 // and the ratio ptqflow/ORT. Usage: exec_bench --source-dir DIR [--repeat N] [--threads 1,2]
-// [--models substring]. Models come from DIR/.cache/models and DIR/../shared/models.
+// [--models substring] [--profile] [--tap-all]. Models come from DIR/.cache/models and
+// DIR/../shared/models.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -64,8 +65,11 @@ double OrtMedian(const std::string& cmd) {
 }
 
 double ThreadCpuMs() {
+  // PTQFLOW_PROFILE_WALL=1: wall-clock time instead (shows waiting).
+  static const clockid_t clock =
+      getenv("PTQFLOW_PROFILE_WALL") ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID;
   timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  clock_gettime(clock, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
@@ -78,6 +82,9 @@ int main(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
   std::string only;
   bool profile = false;
+  // --tap-all: what calibration does: every layer observable (no fusion), a no-op ObserveAll
+  // tap (blocked values are converted to plain for it).
+  bool tap_all = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--source-dir" && i + 1 < argc)
@@ -88,6 +95,8 @@ int main(int argc, char** argv) {
       only = argv[++i];
     else if (a == "--profile")
       profile = true;
+    else if (a == "--tap-all")
+      tap_all = true;
     else if (a == "--threads" && i + 1 < argc) {
       thread_counts.clear();
       std::string s = argv[++i];
@@ -175,7 +184,7 @@ int main(int argc, char** argv) {
       exec::CompileOptions co;
       co.threads = threads;
       if (getenv("PTQFLOW_CONV_LAYOUT")) co.conv_layout = getenv("PTQFLOW_CONV_LAYOUT");
-      if (getenv("PTQFLOW_NO_FUSION")) co.fuse = false;
+      if (getenv("PTQFLOW_NO_FUSION") || tap_all) co.fuse = false;
       auto plan = exec::CompiledModel::Compile(*g, co);
       if (!plan.ok()) {
         std::printf("| %s | %d | compile failed: %s | | |\n", s.label.c_str(), threads,
@@ -188,10 +197,12 @@ int main(int argc, char** argv) {
         std::printf("| %s | %d | run failed | | |\n", s.label.c_str(), threads);
         continue;
       }
+      exec::TapSet all_taps;
+      all_taps.ObserveAll([](const graph::ValueRef&, const exec::TensorView&) {});
       std::vector<double> times;
       for (int r = 0; r < repeat; ++r) {
         auto t0 = std::chrono::steady_clock::now();
-        (void)session.Run(feeds, &outs);
+        (void)session.Run(feeds, &outs, tap_all ? &all_taps : nullptr);
         times.push_back(
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                 .count());

@@ -195,7 +195,7 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
   std::vector<char> absorbed(g.size(), 0);
   std::unordered_map<graph::ValueRef, std::vector<graph::Graph::Use>, graph::ValueRefHash>
       consumers;
-  if (opts.fuse) consumers = g.BuildConsumers();
+  consumers = g.BuildConsumers();
   std::unordered_set<graph::ValueRef, graph::ValueRefHash> observable(opts.observable.begin(),
                                                                       opts.observable.end());
   // The compiled layers (and Results) reading v, once per reading input.
@@ -265,8 +265,7 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
       continue;
     }
     KernelInit init{n, {}, impl.engine, opts, nullptr, {}};
-    if (opts.fuse && n.outputs.size() > 1) {
-      // (Consumers are only built when fusing; without them every output counts as used.)
+    if (n.outputs.size() > 1) {
       for (size_t k = 0; k < n.outputs.size(); ++k) {
         const graph::ValueRef v{id, static_cast<int32_t>(k)};
         init.unused_outputs.push_back(uses(v).empty() && !observable.count(v));

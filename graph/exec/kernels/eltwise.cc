@@ -681,10 +681,19 @@ class PReluKernel : public Kernel {
       int64_t off[2];
       for (int64_t r = r0; r < r1; ++r) {
         b_.RowOffsets(r, off);
-        T* py = y + r * inner;
-        for (int64_t i = 0; i < inner; ++i) {
-          T v = x[off[0] + i * sx];
-          py[i] = v < T(0) ? v * sl[off[1] + i * ss] : v;
+        T* __restrict py = y + r * inner;
+        const T* __restrict px = x + off[0];
+        if (sx == 1 && ss == 0) {  // one slope per row (scalar or per channel)
+          const T s = sl[off[1]];
+          for (int64_t i = 0; i < inner; ++i) py[i] = px[i] < T(0) ? px[i] * s : px[i];
+        } else if (sx == 1 && ss == 1) {
+          const T* __restrict ps = sl + off[1];
+          for (int64_t i = 0; i < inner; ++i) py[i] = px[i] < T(0) ? px[i] * ps[i] : px[i];
+        } else {
+          for (int64_t i = 0; i < inner; ++i) {
+            T v = px[i * sx];
+            py[i] = v < T(0) ? v * sl[off[1] + i * ss] : v;
+          }
         }
       }
     });
