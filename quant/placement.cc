@@ -133,7 +133,7 @@ Status ReshapeGroupWeights(Graph* g) {
     for (NodeId id : g->NodesOfType(type)) {
       const ValueRef w = g->node(id).inputs.size() > 1 ? g->node(id).inputs[1].source : ValueRef{};
       if (!w.valid() || !g->node(w.node).is_const()) continue;
-      const Tensor& t = g->node(w.node).constant;
+      const Tensor t = g->node(w.node).constant;  // a handle: AddConstNode may reallocate nodes
       const Shape s5 = t.shape();
       if (s5.size() < 3) continue;
       Shape s4 = {s5[0] * s5[1]};
