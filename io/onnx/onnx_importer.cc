@@ -307,14 +307,14 @@ graph::NodeId NodeContext::AddOp(const std::string& type, const std::string& ver
                                  const std::string& suffix, int num_outputs) {
   graph::NodeId id = graph().AddOp(type, name() + suffix, std::move(inputs), std::move(attrs),
                                    num_outputs, version);
-  graph().node(id).onnx_node = node_.name();
+  graph().node(id).onnx_node = name();  // node name, or its first output when unnamed
   st_.Touch();
   return id;
 }
 
 ValueRef NodeContext::Const(const std::string& suffix, Tensor t) {
   graph::NodeId id = graph().AddConst(name() + suffix, std::move(t));
-  graph().node(id).onnx_node = node_.name();
+  graph().node(id).onnx_node = name();  // node name, or its first output when unnamed
   st_.Touch();
   return {id, 0};
 }

@@ -15,8 +15,9 @@
 //     an error that suggests fixing input shapes or freezing inputs.
 //   * BatchNormalization becomes BatchNormInference (opset5); it is not folded into the conv.
 //   * Every main op is named after its ONNX node (or its first output if the node has no name)
-//     and records `Node::onnx_node`; helper ops get "/Suffix" names. Every output port that
-//     carries an ONNX tensor 1:1 has `names = {tensor}` and `OutputPort::onnx_tensor = tensor`.
+//     and records that name in `Node::onnx_node`; helper ops get "/Suffix" names. Every output
+//     port that carries an ONNX tensor 1:1 has `names = {tensor}` and
+//     `OutputPort::onnx_tensor = tensor`.
 //   * After translation, nodes that do not contribute to an output are removed and
 //     graph::ops::InferShapes fills every port's element type and shape.
 //
