@@ -11,6 +11,7 @@
 // feeds a constant mean image through the zero-padded 3x3 convolutions, so its "bias shift"
 // also absorbs the padding mismatch (the normalised background is -0.81, not 0) and it
 // corrects 4 of 6 biases by 0.8-1.9x their magnitude; POT's algorithm does the same.
+// fmnist_mobilenetv2_w0.5: FP32 86.53 %, INT8 86.55 % (117 FQs, 2 ACA pairs, 30/53 biases).
 #include <gtest/gtest.h>
 
 #include <cstdio>
