@@ -7,8 +7,11 @@
 namespace ptqflow::cli {
 
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitBadInput = 1;  // a file, model, config or sample is wrong
+inline constexpr int kExitBadInput = 1;  // a model or other input/output file is wrong
 inline constexpr int kExitUsage = 2;     // bad command line
+inline constexpr int kExitConfig = 3;    // the config (JSON or flags) is invalid
+inline constexpr int kExitData = 4;      // the dataset or a sample is wrong
+inline constexpr int kExitAccuracy = 5;  // AccuracyAware: the accuracy target was not met
 
 const char* UsageText();
 // Rewrites "--foo-bar[=v]" as "--foo_bar[=v]" (gflags names use underscores); stops at "--".

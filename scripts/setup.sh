@@ -9,8 +9,9 @@ packages=(
   libtbb-dev libpugixml-dev libeigen3-dev libopencv-dev libsndfile1-dev
   libprotobuf-dev protobuf-compiler libgflags-dev libgoogle-glog-dev libdnnl-dev libonnx-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
-  # real data: Fashion-MNIST, speech WAVs, ONNX backend node tests
-  dataset-fashion-mnist pocketsphinx-testdata libonnx-testdata
+  # real data: Fashion-MNIST, speech WAVs, ONNX backend node tests; words and fonts for the
+  # generated OCR text lines (samples/make_text_lines.cc)
+  dataset-fashion-mnist pocketsphinx-testdata libonnx-testdata wamerican fonts-dejavu-core
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -12,6 +12,10 @@
 // also absorbs the padding mismatch (the normalised background is -0.81, not 0) and it
 // corrects 4 of 6 biases by 0.8-1.9x their magnitude; POT's algorithm does the same.
 // fmnist_mobilenetv2_w0.5: FP32 86.53 %, INT8 86.55 % (117 FQs, 2 ACA pairs, 30/53 biases).
+// Decision (lead): ptqflow keeps POT's default (FastBiasCorrection) faithfully; for the CNN the
+// issue's bound is checked with the performance preset and BiasCorrection (use_fast_bias
+// false), the setting a user picks when FBC hurts, and the FBC result is held to a looser
+// regression bound of 1 point.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -75,7 +79,8 @@ double Top1(const graph::Graph& g, const io::IdxDataset& test) {
   return 100.0 * static_cast<double>(correct) / static_cast<double>(test.size());
 }
 
-void CheckModel(const std::string& file, int size, int border) {
+void CheckModel(const std::string& file, int size, int border, bool use_fast_bias = true,
+                double max_drop = 0.5) {
   auto train = Fmnist("train", border);
   auto test = Fmnist("t10k", border);
   ASSERT_TRUE(train && test);
@@ -102,7 +107,9 @@ void CheckModel(const std::string& file, int size, int border) {
   auto plan = PlaceFakeQuantize(&g, po);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   testing::LoopEngine engine(calib);
-  auto report = RunDefaultQuantization(&g, *plan, &engine, DefaultQuantizationOptions{});
+  DefaultQuantizationOptions options;
+  options.use_fast_bias = use_fast_bias;
+  auto report = RunDefaultQuantization(&g, *plan, &engine, options);
   ASSERT_TRUE(report.ok()) << report.status().message();
   int applied = 0;
   for (const auto& b : report->biases) applied += b.applied;
@@ -110,14 +117,21 @@ void CheckModel(const std::string& file, int size, int border) {
   ASSERT_TRUE(compressed.ok()) << compressed.status().message();
   const double int8 = Top1(g, *test);
   std::printf(
-      "%s: FP32 top-1 %.2f %%, INT8 top-1 %.2f %% (drop %.2f points); %zu FQs, %d weights "
+      "%s (%s): FP32 top-1 %.2f %%, INT8 top-1 %.2f %% (drop %.2f points); %zu FQs, %d weights "
       "compressed, %zu ACA-aligned convs, %d of %zu biases corrected\n",
-      file.c_str(), fp32, int8, fp32 - int8, plan->fqs.size(), compressed->compressed,
-      report->need_rescale.size(), applied, report->biases.size());
-  EXPECT_LE(fp32 - int8, 0.5) << file;
+      file.c_str(), use_fast_bias ? "FastBiasCorrection" : "BiasCorrection", fp32, int8,
+      fp32 - int8, plan->fqs.size(), compressed->compressed, report->need_rescale.size(), applied,
+      report->biases.size());
+  EXPECT_LE(fp32 - int8, max_drop) << file;
 }
 
-TEST(FmnistAccuracy, CnnDropAtMostHalfAPoint) { CheckModel("fmnist_cnn.onnx", 28, 0); }
+TEST(FmnistAccuracy, CnnWithBiasCorrectionDropAtMostHalfAPoint) {
+  CheckModel("fmnist_cnn.onnx", 28, 0, /*use_fast_bias=*/false);
+}
+
+TEST(FmnistAccuracy, CnnWithFastBiasCorrectionDropAtMostOnePoint) {
+  CheckModel("fmnist_cnn.onnx", 28, 0, /*use_fast_bias=*/true, /*max_drop=*/1.0);
+}
 
 TEST(FmnistAccuracy, MobileNetV2DropAtMostHalfAPoint) {
   CheckModel("fmnist_mobilenetv2_w0.5.onnx", 32, 2);

@@ -1,0 +1,197 @@
+// ptqflow quantize: POT's command line (pot-spec §10.2) on ptqflow's pipeline
+// (stages/quantize_pipeline.h). Flags and the JSON config fill the same proto::RunConfig.
+//
+//   -c/--config FILE           a POT config (model / engine / compression); exclusive with
+//                              -q, -m, -w, --preset and the --data-* / --engine flags
+//   -q/--quantize MODE         default | accuracy_aware: POT's templates, with
+//   -m/--model, -w/--weights   the model (.xml+.bin or .onnx)
+//   --engine simplified --data-source DIR     POT's simplified engine (images, no labels), or
+//   --data-type T --data-source S --data-option k=v,...   any built-in loader (io/config)
+//   -n/--name, --preset performance|mixed, --max-drop X (accuracy_aware)
+//   --output-dir D (./results), -d/--direct-dump, --keep-uncompressed-weights,
+//   -e/--evaluate, --report FILE.json, --print-config, --threads/--workers, --resume,
+//   --checkpoint-every N, --progress-bar, --stream-output, --log-level
+#include "cli/quantize.h"
+
+#include <gflags/gflags.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "cli/commands.h"
+#include "io/atomic_file.h"
+#include "io/config/dataset_config.h"
+#include "io/config/proto_json.h"
+#include "io/config/run_config.h"
+#include "stages/quantize_pipeline.h"
+#include "stages/stop_signal.h"
+
+DEFINE_string(config, "", "quantize: POT JSON config (-c)");
+DEFINE_string(quantize, "", "quantize: default | accuracy_aware, POT's templates (-q)");
+DEFINE_string(name, "", "quantize: model name for outputs (-n)");
+DEFINE_string(preset, "", "quantize: performance | mixed (with -q)");
+DEFINE_double(max_drop, -1, "quantize: accuracy_aware maximal drop (with -q accuracy_aware)");
+DEFINE_string(engine, "", "quantize: simplified (images from --data-source, no labels)");
+DEFINE_bool(evaluate, false, "quantize: evaluate FP32 and INT8 on the config's metrics (-e)");
+DEFINE_bool(direct_dump, false, "quantize: write to <output-dir>/optimized (-d)");
+DEFINE_bool(keep_uncompressed_weights, false,
+            "quantize: keep FP32 weights with FakeQuantize instead of int8 + decompression");
+DEFINE_string(output_format, "ir", "quantize: ir (OpenVINO IR v11) | onnx (QDQ)");
+DEFINE_string(report, "", "quantize: write a JSON report (ranges, metrics, times) here");
+DEFINE_bool(print_config, false, "quantize: print the effective config as JSON and exit");
+DEFINE_bool(progress_bar, false, "quantize: progress bar on stderr (default: log lines)");
+DEFINE_bool(stream_output, false, "quantize: log lines instead of a progress bar (POT)");
+DEFINE_string(log_level, "INFO", "quantize: CRITICAL | ERROR | WARNING | INFO | DEBUG");
+DEFINE_uint64(eval_subset_size, 0, "quantize: samples to evaluate on (0 = all)");
+
+DECLARE_string(model);
+DECLARE_string(weights);
+DECLARE_string(output_dir);
+DECLARE_string(input_shape);
+DECLARE_string(freeze_input);
+DECLARE_int32(threads);
+DECLARE_string(data_type);
+DECLARE_string(data_source);
+DECLARE_string(data_option);
+DECLARE_int32(workers);
+DECLARE_int32(in_flight);
+DECLARE_uint64(checkpoint_every);
+DECLARE_string(checkpoint);
+DECLARE_bool(resume);
+DECLARE_bool(skip_bad_samples);
+
+namespace ptqflow::cli {
+namespace {
+
+int Fail(int code, const std::string& msg) {
+  std::fprintf(stderr, "ptqflow: error: %s\n", msg.c_str());
+  return code;
+}
+
+bool Set(const char* flag) {
+  gflags::CommandLineFlagInfo info;
+  return gflags::GetCommandLineFlagInfo(flag, &info) && !info.is_default;
+}
+
+// The run config from -c or from -q and the model/data flags. Usage errors -> kExitUsage.
+int BuildConfig(proto::RunConfig* config) {
+  const bool from_file = !FLAGS_config.empty();
+  if (from_file == !FLAGS_quantize.empty()) {
+    return Fail(kExitUsage, "give either -c/--config FILE or -q/--quantize default|accuracy_aware");
+  }
+  if (from_file) {
+    for (const char* f : {"model", "weights", "preset", "max_drop", "engine", "data_type",
+                          "data_source", "data_option", "name", "input_shape", "freeze_input"}) {
+      if (Set(f)) {
+        return Fail(kExitUsage, std::string("--") + f +
+                                    " cannot be combined with -c/--config (put it in the config)");
+      }
+    }
+    auto c = io::ReadRunConfig(FLAGS_config);
+    if (!c.ok()) return Fail(kExitConfig, c.status().message());
+    *config = std::move(*c);
+    return kExitOk;
+  }
+  auto c = io::PotTemplate(FLAGS_quantize);
+  if (!c.ok()) return Fail(kExitUsage, c.status().message());
+  if (FLAGS_model.empty()) return Fail(kExitUsage, "-m/--model is required with -q");
+  config->Swap(&*c);
+  proto::ModelSection* m = config->mutable_model();
+  m->set_model(FLAGS_model);
+  m->set_weights(FLAGS_weights);
+  m->set_model_name(FLAGS_name);
+  if (!FLAGS_input_shape.empty()) m->add_input_shape(FLAGS_input_shape);
+  if (!FLAGS_freeze_input.empty()) m->add_freeze_input(FLAGS_freeze_input);
+  proto::AlgorithmParams* p =
+      config->mutable_compression()->mutable_algorithms(0)->mutable_params();
+  if (!FLAGS_preset.empty()) {
+    if (FLAGS_preset != "performance" && FLAGS_preset != "mixed") {
+      return Fail(kExitUsage, "--preset: expected performance or mixed");
+    }
+    p->set_preset(FLAGS_preset);
+  }
+  if (FLAGS_quantize == "accuracy_aware") {
+    if (FLAGS_max_drop < 0)
+      return Fail(kExitUsage, "--max-drop is required with -q accuracy_aware");
+    p->set_maximal_drop(FLAGS_max_drop);
+  } else if (Set("max_drop")) {
+    return Fail(kExitUsage, "--max-drop applies to -q accuracy_aware only");
+  }
+  proto::EngineSection* e = config->mutable_engine();
+  if (FLAGS_engine == "simplified") {
+    if (FLAGS_data_source.empty()) {
+      return Fail(kExitUsage, "--data-source DIR is required with --engine simplified");
+    }
+    e->set_type("simplified");
+    e->set_data_source(FLAGS_data_source);
+  } else if (!FLAGS_engine.empty()) {
+    return Fail(kExitUsage, "--engine: only 'simplified' is supported (or use --data-type)");
+  } else {
+    auto d = io::DatasetConfigFromFlags(FLAGS_data_type, FLAGS_data_source, FLAGS_data_option);
+    if (!d.ok()) return Fail(kExitUsage, d.status().message());
+    *e->mutable_dataset() = std::move(*d);
+  }
+  Status st = io::ValidateRunConfig(*config);
+  if (!st.ok()) return Fail(kExitConfig, st.message());
+  return kExitOk;
+}
+
+}  // namespace
+
+bool QuantizeRequested() { return !FLAGS_config.empty() || !FLAGS_quantize.empty(); }
+
+int Quantize(int argc, char** argv) {
+  (void)argv;
+  if (argc > 2) return Fail(kExitUsage, "quantize takes no positional arguments");
+  proto::RunConfig config;
+  if (int code = BuildConfig(&config); code != kExitOk) return code;
+  if (FLAGS_print_config) {
+    std::printf("%s\n", io::MessageToJson(config).c_str());
+    return kExitOk;
+  }
+  if (FLAGS_output_format != "ir") {
+    return Fail(kExitUsage, "--output-format " + FLAGS_output_format +
+                                ": only 'ir' is available in this version (ONNX QDQ export is "
+                                "not implemented yet)");
+  }
+  stages::QuantizeOptions opts;
+  if (!FLAGS_output_dir.empty()) opts.output_dir = FLAGS_output_dir;
+  opts.direct_dump = FLAGS_direct_dump;
+  opts.keep_uncompressed_weights = FLAGS_keep_uncompressed_weights;
+  opts.evaluate = FLAGS_evaluate;
+  opts.eval_subset_size = FLAGS_eval_subset_size;
+  stages::FlowEngineOptions& e = opts.engine;
+  e.workers = FLAGS_workers;
+  e.in_flight = FLAGS_in_flight;
+  e.intra_op_threads = FLAGS_threads;
+  e.skip_bad_samples = FLAGS_skip_bad_samples;
+  e.checkpoint_every = FLAGS_checkpoint_every;
+  e.resume = FLAGS_resume;
+  e.checkpoint_path = FLAGS_checkpoint;
+  if (e.checkpoint_path.empty() && (FLAGS_resume || FLAGS_checkpoint_every > 0)) {
+    e.checkpoint_path = (std::filesystem::path(opts.output_dir) / "ptqflow.ckpt").string();
+  }
+  e.progress = FLAGS_progress_bar    ? stages::ProgressMode::kBar
+               : FLAGS_stream_output ? stages::ProgressMode::kLog
+                                     : stages::ProgressMode::kAuto;
+  e.dataset_identity = io::MessageToJson(config.engine());
+  e.stop = stages::InstallStopSignalHandlers();
+
+  stages::RunFailure failure;
+  auto report = stages::RunQuantization(config, opts, &failure);
+  if (!report.ok()) {
+    const int code = failure == stages::RunFailure::kConfig ? kExitConfig
+                     : failure == stages::RunFailure::kData ? kExitData
+                                                            : kExitBadInput;
+    return Fail(code, report.status().message());
+  }
+  std::fprintf(stdout, "%s", stages::RunReportSummary(*report).c_str());
+  if (!FLAGS_report.empty()) {
+    Status st = io::WriteFileAtomically(FLAGS_report, stages::RunReportToJson(*report));
+    if (!st.ok()) return Fail(kExitBadInput, st.message());
+  }
+  return kExitOk;
+}
+
+}  // namespace ptqflow::cli

@@ -1,0 +1,267 @@
+#include "stages/quantize_pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+
+#include "graph/ops/shape_inference.h"
+#include "io/config/dataset_config.h"
+#include "io/ir/ir_writer.h"
+#include "io/json.h"
+#include "io/model/model_io.h"
+#include "quant/algorithms.h"
+#include "quant/compress_weights.h"
+#include "quant/placement.h"
+#include "stages/run_options.h"
+
+namespace ptqflow::stages {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+int64_t ConstBytes(const graph::Graph& g) {
+  int64_t bytes = 0;
+  for (graph::NodeId id = 0; id < static_cast<graph::NodeId>(g.size()); ++id) {
+    const graph::Node& n = g.node(id);
+    if (n.alive && n.type == "Const") bytes += static_cast<int64_t>(n.constant.nbytes());
+  }
+  return bytes;
+}
+
+std::string Timestamp() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d_%H-%M-%S", &tm);
+  return buf;
+}
+
+std::filesystem::path OutputXml(const QuantizeOptions& o, const RunOptions& run) {
+  if (!o.output_xml.empty()) return o.output_xml;
+  const std::string algo = run.algorithms.empty() ? "quantized" : run.algorithms[0];
+  if (o.direct_dump) return o.output_dir / "optimized" / (run.model_name + ".xml");
+  return o.output_dir / (run.model_name + "_" + algo) / Timestamp() / "optimized" /
+         (run.model_name + ".xml");
+}
+
+}  // namespace
+
+Result<RunReport> RunQuantization(const proto::RunConfig& config, const QuantizeOptions& options,
+                                  RunFailure* failure) {
+  RunFailure ignored;
+  RunFailure& kind = failure != nullptr ? *failure : ignored;
+  kind = RunFailure::kConfig;
+  RunReport report;
+  auto t = Clock::now();
+  PTQ_ASSIGN_OR_RETURN(std::unique_ptr<RunOptions> run, MakeRunOptions(config));
+  report.model_name = run->model_name;
+
+  io::ModelReadOptions read;
+  read.weights = run->weights;
+  for (const std::string& spec : run->input_shapes) {
+    PTQ_ASSIGN_OR_RETURN(auto shapes, graph::ops::ParseInputShapes(spec));
+    for (auto& [name, shape] : shapes) read.input_shapes[name] = shape;
+  }
+  for (const std::string& spec : run->freeze_inputs) {
+    PTQ_ASSIGN_OR_RETURN(auto frozen, io::ParseFrozenInputs(spec));
+    for (auto& [name, value] : frozen) read.frozen_inputs[name] = value;
+  }
+  kind = RunFailure::kModel;
+  PTQ_ASSIGN_OR_RETURN(graph::Graph fp32, io::ReadModel(run->model, read));
+  report.seconds.emplace_back("read model", Since(t));
+
+  t = Clock::now();
+  kind = RunFailure::kData;
+  PTQ_ASSIGN_OR_RETURN(std::shared_ptr<const io::Dataset> dataset, OpenRunDataset(config, fp32));
+  FlowEngineOptions eopts = options.engine;
+  eopts.selection = run->selection;
+  FlowEngine engine(dataset, eopts);
+  report.calibration_samples = engine.num_samples();
+  report.seconds.emplace_back("open dataset", Since(t));
+
+  t = Clock::now();
+  graph::Graph g = fp32;
+  kind = RunFailure::kModel;
+  PTQ_ASSIGN_OR_RETURN(quant::QuantizationPlan plan, quant::PlaceFakeQuantize(&g, run->placement));
+  report.seconds.emplace_back("placement", Since(t));
+
+  t = Clock::now();
+  PTQ_ASSIGN_OR_RETURN(
+      quant::QuantizationReport qr,
+      quant::RunAlgorithms(run->algorithms, &g, plan, &engine, run->algorithm_options));
+  report.seconds.emplace_back("algorithms", Since(t));
+  report.skipped_samples = engine.bad_samples().count();
+
+  for (size_t i = 0; i < plan.fqs.size(); ++i) {
+    const quant::FqInfo& f = plan.fqs[i];
+    FqSummary s;
+    s.name = g.node(f.fq).name;
+    s.role = f.role == quant::TensorRole::kWeights ? "weights" : "activations";
+    s.mode = quant::QuantModeName(f.config.mode);
+    s.granularity = quant::GranularityName(f.config.granularity);
+    s.levels = f.levels.levels;
+    if (i < qr.fitted.size()) {
+      const quant::FqParams& p = qr.fitted[i].params;
+      if (!p.input_low.empty()) {
+        s.input_low_min = *std::min_element(p.input_low.begin(), p.input_low.end());
+        s.input_high_max = *std::max_element(p.input_high.begin(), p.input_high.end());
+        s.output_low_min = *std::min_element(p.output_low.begin(), p.output_low.end());
+        s.output_high_max = *std::max_element(p.output_high.begin(), p.output_high.end());
+      }
+    }
+    report.fqs.push_back(std::move(s));
+  }
+  for (const quant::BiasCorrectionEntry& b : qr.biases) {
+    report.bias_corrections.push_back(
+        b.op_name + ": " + (b.applied ? "applied" : "skipped") +
+        (b.skipped_reason.empty() ? "" : " (" + b.skipped_reason + ")"));
+  }
+
+  graph::Graph out = g;
+  if (!options.keep_uncompressed_weights) {
+    t = Clock::now();
+    PTQ_ASSIGN_OR_RETURN(quant::CompressWeightsStats cw, quant::CompressQuantizedWeights(&out));
+    report.compressed_weights = cw.compressed;
+    report.seconds.emplace_back("compress weights", Since(t));
+  }
+  report.fp32_weight_bytes = ConstBytes(fp32);
+  report.int8_weight_bytes = ConstBytes(out);
+
+  t = Clock::now();
+  kind = RunFailure::kOutput;
+  report.output_xml = OutputXml(options, *run);
+  std::error_code ec;
+  std::filesystem::create_directories(report.output_xml.parent_path(), ec);
+  if (ec) {
+    return Status::Error("cannot create output directory " +
+                         report.output_xml.parent_path().string() + ": " + ec.message());
+  }
+  PTQ_RETURN_IF_ERROR(io::WriteIr(out, report.output_xml));
+  report.seconds.emplace_back("write", Since(t));
+
+  if (options.evaluate) {
+    if (run->metrics.empty()) {
+      return Status::Error("evaluation (-e) needs metrics: add \"metrics\" to the engine section");
+    }
+    t = Clock::now();
+    kind = RunFailure::kData;
+    std::vector<std::unique_ptr<quant::Metric>> metrics;
+    std::vector<const quant::Metric*> ptrs;
+    for (const quant::MetricSpec& spec : run->metrics) {
+      PTQ_ASSIGN_OR_RETURN(auto m, quant::Metric::Create(spec));
+      ptrs.push_back(m.get());
+      metrics.push_back(std::move(m));
+    }
+    std::shared_ptr<const io::Dataset> eval_data = dataset;
+    if (config.engine().has_eval_dataset()) {
+      PTQ_ASSIGN_OR_RETURN(eval_data,
+                           io::OpenDataset(config.engine().eval_dataset(), "engine.eval_dataset"));
+    }
+    EvaluationOptions ev;
+    ev.selection.subset_size = options.eval_subset_size;
+    ev.workers = options.engine.workers;
+    ev.skip_bad_samples = options.engine.skip_bad_samples;
+    ev.progress = options.engine.progress;
+    ev.name = "FP32 evaluation";
+    PTQ_ASSIGN_OR_RETURN(EvaluationResult f, Evaluate(fp32, &fp32, *eval_data, ptrs, ev));
+    ev.name = "INT8 evaluation";
+    PTQ_ASSIGN_OR_RETURN(EvaluationResult q, Evaluate(out, &fp32, *eval_data, ptrs, ev));
+    for (size_t i = 0; i < metrics.size(); ++i) {
+      report.metrics.push_back(
+          {metrics[i]->name(), metrics[i]->higher_is_better(), f.values[i], q.values[i]});
+    }
+    report.eval_samples = q.positions.size();
+    report.seconds.emplace_back("evaluate", Since(t));
+  }
+  kind = RunFailure::kNone;
+  return report;
+}
+
+std::string RunReportToJson(const RunReport& r) {
+  using io::JsonValue;
+  std::vector<JsonValue::Member> top;
+  top.emplace_back("model_name", JsonValue::String(r.model_name));
+  top.emplace_back("output_xml", JsonValue::String(r.output_xml.string()));
+  top.emplace_back("calibration_samples",
+                   JsonValue::Integer(static_cast<int64_t>(r.calibration_samples)));
+  top.emplace_back("skipped_samples", JsonValue::Integer(static_cast<int64_t>(r.skipped_samples)));
+  std::vector<JsonValue> fqs;
+  for (const FqSummary& f : r.fqs) {
+    fqs.push_back(JsonValue::Object({
+        {"name", JsonValue::String(f.name)},
+        {"role", JsonValue::String(f.role)},
+        {"mode", JsonValue::String(f.mode)},
+        {"granularity", JsonValue::String(f.granularity)},
+        {"levels", JsonValue::Integer(f.levels)},
+        {"input_low", JsonValue::Number(f.input_low_min)},
+        {"input_high", JsonValue::Number(f.input_high_max)},
+        {"output_low", JsonValue::Number(f.output_low_min)},
+        {"output_high", JsonValue::Number(f.output_high_max)},
+    }));
+  }
+  top.emplace_back("fake_quantize", JsonValue::Array(std::move(fqs)));
+  top.emplace_back("compressed_weights", JsonValue::Integer(r.compressed_weights));
+  std::vector<JsonValue> bias;
+  for (const std::string& b : r.bias_corrections) bias.push_back(JsonValue::String(b));
+  top.emplace_back("bias_corrections", JsonValue::Array(std::move(bias)));
+  std::vector<JsonValue> metrics;
+  for (const MetricRow& m : r.metrics) {
+    metrics.push_back(
+        JsonValue::Object({{"name", JsonValue::String(m.name)},
+                           {"fp32", JsonValue::Number(m.fp32)},
+                           {"int8", JsonValue::Number(m.int8)},
+                           {"higher_is_better", JsonValue::Bool(m.higher_is_better)}}));
+  }
+  top.emplace_back("metrics", JsonValue::Array(std::move(metrics)));
+  top.emplace_back("eval_samples", JsonValue::Integer(static_cast<int64_t>(r.eval_samples)));
+  std::vector<JsonValue::Member> secs;
+  for (const auto& [stage, s] : r.seconds) secs.emplace_back(stage, JsonValue::Number(s));
+  top.emplace_back("seconds", JsonValue::Object(std::move(secs)));
+  top.emplace_back("fp32_weight_bytes", JsonValue::Integer(r.fp32_weight_bytes));
+  top.emplace_back("int8_weight_bytes", JsonValue::Integer(r.int8_weight_bytes));
+  return io::ToJson(JsonValue::Object(std::move(top))) + "\n";
+}
+
+std::string RunReportSummary(const RunReport& r) {
+  std::ostringstream os;
+  int weights = 0, acts = 0;
+  for (const FqSummary& f : r.fqs) (f.role == "weights" ? weights : acts)++;
+  os << "quantized " << r.model_name << ": " << r.fqs.size() << " FakeQuantize (" << weights
+     << " on weights, " << acts << " on activations), " << r.calibration_samples
+     << " calibration samples";
+  if (r.skipped_samples > 0) os << " (" << r.skipped_samples << " skipped)";
+  os << "\n";
+  if (!r.metrics.empty()) {
+    char line[256];
+    std::snprintf(line, sizeof(line), "%-28s %12s %12s %10s\n", "metric", "FP32", "INT8", "drop");
+    os << line;
+    for (const MetricRow& m : r.metrics) {
+      const double drop = m.higher_is_better ? m.fp32 - m.int8 : m.int8 - m.fp32;
+      std::snprintf(line, sizeof(line), "%-28s %12.4f %12.4f %10.4f\n", m.name.c_str(), m.fp32,
+                    m.int8, drop);
+      os << line;
+    }
+    os << "(" << r.eval_samples << " evaluation samples)\n";
+  }
+  char sizes[128];
+  std::snprintf(sizes, sizeof(sizes), "weights: %.2f MB FP32 -> %.2f MB\n",
+                r.fp32_weight_bytes / 1e6, r.int8_weight_bytes / 1e6);
+  os << sizes;
+  os << "time:";
+  for (const auto& [stage, s] : r.seconds) {
+    char t[64];
+    std::snprintf(t, sizeof(t), " %s %.2fs;", stage.c_str(), s);
+    os << t;
+  }
+  os << "\noutput: " << r.output_xml.string() << "\n";
+  return os.str();
+}
+
+}  // namespace ptqflow::stages

@@ -1,0 +1,85 @@
+// A whole quantization run, as `ptqflow -c config.json` / `ptqflow -q default ...` performs it:
+//
+//   run config ──MakeRunOptions──► model (ReadModel) ─► calibration dataset ─► FlowEngine
+//     ─► PlaceFakeQuantize ─► the configured algorithms (DefaultQuantization, ...) through the
+//        engine's statistics passes ─► compress weights (unless kept as FP32 + FQ)
+//     ─► write the IR atomically ─► [evaluate FP32 and INT8 on the metrics] ─► RunReport
+//
+// The output IR is a pure function of the model, the config and the dataset: the same bytes at
+// any thread count, resumed or not (the flow graph's determinism contract).
+//
+// Ownership: plain values in and out. Thread-safety: one run per call; runs are independent.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "graph/status.h"
+#include "proto/run_config.pb.h"
+#include "stages/evaluator.h"
+#include "stages/flow_engine.h"
+
+namespace ptqflow::stages {
+
+struct QuantizeOptions {
+  // Where the IR goes: `output_xml` when set, else POT's layout under output_dir
+  // (<output_dir>/<model_name>_<algorithm>/<YYYY-MM-DD_HH-MM-SS>/optimized/<model_name>.xml, or
+  // <output_dir>/optimized/<model_name>.xml with direct_dump).
+  std::filesystem::path output_dir = "results";
+  bool direct_dump = false;
+  std::filesystem::path output_xml;
+  bool keep_uncompressed_weights = false;  // FQ on FP32 weights instead of int8 + decompression
+  bool evaluate = false;                   // FP32 vs INT8 on engine.metrics
+  size_t eval_subset_size = 0;             // 0 = the whole dataset
+  // Statistics engine settings (selection comes from the config; checkpoint/resume, threads,
+  // progress from here).
+  FlowEngineOptions engine;
+};
+
+struct FqSummary {
+  std::string name;
+  std::string role;  // "weights" | "activations"
+  std::string mode;  // "symmetric" | "asymmetric"
+  std::string granularity;
+  int64_t levels = 0;
+  float input_low_min = 0, input_high_max = 0;  // over channels
+  float output_low_min = 0, output_high_max = 0;
+};
+
+struct MetricRow {
+  std::string name;
+  bool higher_is_better = true;
+  double fp32 = 0, int8 = 0;
+};
+
+struct RunReport {
+  std::filesystem::path output_xml;
+  std::string model_name;
+  size_t calibration_samples = 0;
+  size_t skipped_samples = 0;
+  std::vector<FqSummary> fqs;
+  int compressed_weights = 0;
+  std::vector<std::string> bias_corrections;  // "<op>: applied|skipped (reason)"
+  std::vector<MetricRow> metrics;             // when evaluated
+  size_t eval_samples = 0;
+  // Wall time per stage, in run order: "read model", "placement", "algorithms", "write", ...
+  std::vector<std::pair<std::string, double>> seconds;
+  int64_t fp32_weight_bytes = 0, int8_weight_bytes = 0;  // constants of the two models
+};
+
+// What kind of input a failed run blames (the CLI maps it to an exit code).
+enum class RunFailure { kNone, kConfig, kModel, kData, kOutput };
+
+// `failure` (optional) receives the kind of a failure: the config (values the config names that
+// cannot be loaded: hardware config, dictionaries), the model (reading, placement, a layer the
+// executor cannot run), the data (the dataset, a failing sample), the output (writing).
+Result<RunReport> RunQuantization(const proto::RunConfig& config, const QuantizeOptions& options,
+                                  RunFailure* failure = nullptr);
+
+// The report as JSON (stable key order) and as the summary printed at the end of a run.
+std::string RunReportToJson(const RunReport& r);
+std::string RunReportSummary(const RunReport& r);
+
+}  // namespace ptqflow::stages
