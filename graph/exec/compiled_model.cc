@@ -111,14 +111,16 @@ double LayerWork(const graph::Node& n, const std::vector<ValueInfo>& ins,
   return in_elems + out_elems;
 }
 
+// Kernels holding oneDNN primitives (which fix their thread count when created).
 bool UsesDnnl(const std::string& t) {
   return t == "Convolution" || t == "GroupConvolution" || t == "ConvolutionBackpropData" ||
-         t == "GroupConvolutionBackpropData" || t == "MatMul";
+         t == "GroupConvolutionBackpropData" || t == "MatMul" || t == "MaxPool" || t == "AvgPool";
 }
 
-// Layers below these amounts run single-threaded (~50 µs of one core).
-constexpr double kParallelMinMacs = 2e6;
-constexpr double kParallelMinElements = 1.5e5;
+// Layers below these amounts run single-threaded (~0.2 ms of one core): on a busy machine
+// waking a sleeping OpenMP thread can cost more than that (measured with exec_bench).
+constexpr double kParallelMinMacs = 1e7;
+constexpr double kParallelMinElements = 5e5;
 
 struct CompileHelper {
   static Result<std::shared_ptr<const CompiledModel>> Compile(const graph::Graph& g,
@@ -389,10 +391,10 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
     int step_threads = plan->threads_;
     if (!all_const && plan->threads_ > 1) {
       const double work = LayerWork(n, init.inputs, outs);
-      const bool macs = UsesDnnl(n.type);
+      const bool macs = UsesDnnl(n.type) && n.type != "MaxPool" && n.type != "AvgPool";
       if (work < (macs ? kParallelMinMacs : kParallelMinElements)) {
         step_threads = 1;
-        if (macs) {
+        if (UsesDnnl(n.type)) {
           const int prev = omp_get_max_threads();
           omp_set_num_threads(1);
           KernelInit one{n,

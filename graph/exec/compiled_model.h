@@ -32,7 +32,7 @@ class Kernel;
 
 struct CompileOptions {
   // Intra-op threads of each session (OpenMP: oneDNN and our kernels); 0 = all cores. Layers
-  // with less work than about 50 µs of one core run on the calling thread only.
+  // with less work than about 0.2 ms of one core run on the calling thread only.
   int threads = 0;
   // Fold layers whose inputs are all compile-time constants.
   bool fold_constants = true;
