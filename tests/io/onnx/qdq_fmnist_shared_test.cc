@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 
@@ -95,6 +97,7 @@ double OrtTop1(const std::filesystem::path& model, const IdxDataset& test, int s
     EXPECT_EQ(x.size(), per);
     std::memcpy(all.mutable_data<float>() + i * per, x.data<float>(), size_t(per) * 4);
   }
+  std::filesystem::create_directories(dir);
   const std::filesystem::path in = dir / "input.npy", out = dir / "ort";
   EXPECT_TRUE(exec::testing::WriteNpy(in, all).ok());
   const std::string cmd =
@@ -152,6 +155,13 @@ void CheckModel(const std::string& file, int size, int border) {
   auto summary = WriteQdqOnnx(path, g, *plan, qdq, wo);
   ASSERT_TRUE(summary.ok()) << summary.status().message();
   for (const auto& n : summary->notes) std::printf("note: %s\n", n.c_str());
+  // perf/qdq_bench.sh keeps the exported models.
+  if (const char* keep = std::getenv("PTQFLOW_QDQ_KEEP_DIR")) {
+    std::filesystem::create_directories(keep);
+    std::filesystem::copy_file(qdq,
+                               std::filesystem::path(keep) / (path.stem().string() + "_qdq.onnx"),
+                               std::filesystem::copy_options::overwrite_existing);
+  }
 
   const double simulated = SimulatedTop1(g, *test);
   const double ort_int8 = OrtTop1(qdq, *test, size, dir / "int8");
