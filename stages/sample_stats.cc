@@ -107,7 +107,11 @@ Result<std::map<std::string, graph::Tensor>> BindInputs(
 
 PlanCache::PlanCache(const graph::Graph& g, exec::CompileOptions options,
                      std::vector<graph::ValueRef> must_compute)
-    : g_(g), options_(std::move(options)), must_compute_(std::move(must_compute)) {}
+    : g_(g), options_(std::move(options)), must_compute_(std::move(must_compute)) {
+  // Tapped values must survive the executor's layer fusion (a fused-away value is not
+  // computed, and tapping it is an error).
+  options_.observable.insert(options_.observable.end(), must_compute_.begin(), must_compute_.end());
+}
 
 Result<std::shared_ptr<const exec::CompiledModel>> PlanCache::Get(
     const std::map<std::string, graph::Tensor>& inputs) {
