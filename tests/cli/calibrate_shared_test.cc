@@ -107,7 +107,9 @@ TEST_F(CalibrateSharedTest, SigkillAtARandomSampleThenResumeWritesTheSameBytes) 
       Calibrate(output, flags + " --testing-kill-after " + std::to_string(kill_at)), &out);
   EXPECT_EQ(code, 128 + 9) << out;
   EXPECT_FALSE(fs::exists(output)) << "a killed run must not leave an output";
-  if (kill_at < 25) EXPECT_FALSE(fs::exists(fs::path(output.string() + ".ckpt"))) << out;
+  if (kill_at < 25) {
+    EXPECT_FALSE(fs::exists(fs::path(output.string() + ".ckpt"))) << out;
+  }
   out.clear();
   ASSERT_EQ(RunCommand(Calibrate(output, flags + " --resume"), &out), 0) << out;
   EXPECT_EQ(ReadBytes(output), reference_bytes_) << "seed " << seed;
