@@ -347,6 +347,9 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
         outs[0].type == graph::ElementType::kF32 && !outs[0].shape.empty()) {
       const int axis = n.type == "MatMul" ? static_cast<int>(outs[0].shape.size()) - 1 : 1;
       std::vector<PostOp>& ops = fused_ops;
+      // Convolutions with constant weights fold leading affine post-ops (dnnl_ops.cc).
+      const bool folds =
+          n.type != "MatMul" && init.inputs.size() > 1 && init.inputs[1].constant != nullptr;
       std::vector<NodeId> chain;
       graph::ValueRef cur = out0;
       while (!observable.count(cur)) {
@@ -354,8 +357,7 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
         if (next.size() == 1) {
           std::optional<std::vector<PostOp>> m =
               MatchPostOp(g, g.node(next[0]), cur, outs[0].shape, axis, constant_of);
-          if (!m) break;
-          ops.insert(ops.end(), m->begin(), m->end());
+          if (!m || !AppendPostOps(&ops, *m, folds)) break;
           chain.push_back(next[0]);
           cur = {next[0], 0};
           continue;
@@ -365,7 +367,7 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
         if (hswish.empty()) break;
         PostOp hs;
         hs.alg = dnnl::algorithm::eltwise_hardswish;
-        ops.push_back(hs);
+        if (!AppendPostOps(&ops, {hs}, folds)) break;
         chain.insert(chain.end(), hswish.begin(), hswish.end());
         cur = {hswish.back(), 0};
       }

@@ -63,6 +63,39 @@ std::optional<double> ScalarConst(const graph::Node& n, size_t i,
 
 }  // namespace
 
+bool AppendPostOps(std::vector<PostOp>* ops, const std::vector<PostOp>& more,
+                   bool folds_leading_affine) {
+  std::vector<PostOp> out = *ops;
+  for (const PostOp& op : more) {
+    const bool linear = op.kind == PostOp::Kind::kEltwise && op.alg == algorithm::eltwise_linear;
+    if (linear && !out.empty() && out.back().kind == PostOp::Kind::kEltwise &&
+        out.back().alg == algorithm::eltwise_linear) {
+      PostOp& prev = out.back();
+      prev.beta = prev.beta * op.alpha + op.beta;
+      prev.alpha *= op.alpha;
+      continue;
+    }
+    out.push_back(op);
+  }
+  size_t first = 0;
+  while (
+      folds_leading_affine && first < out.size() &&
+      (out[first].kind != PostOp::Kind::kEltwise || out[first].alg == algorithm::eltwise_linear)) {
+    ++first;
+  }
+  for (size_t i = first; i < out.size(); ++i) {
+    for (size_t j = first; j < i; ++j) {
+      if (out[i].kind == PostOp::Kind::kEltwise && out[j].kind == PostOp::Kind::kEltwise &&
+          out[i].alg == out[j].alg &&
+          (out[i].alpha != out[j].alpha || out[i].beta != out[j].beta)) {
+        return false;
+      }
+    }
+  }
+  *ops = std::move(out);
+  return true;
+}
+
 bool AcceptsPostOps(const std::string& t) {
   // Not the transposed convolutions: oneDNN 2.6 applies their bias and post-ops in reference
   // loops after the (jit) backward-data convolution, slower than our separate kernels.

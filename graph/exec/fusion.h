@@ -48,6 +48,17 @@ std::optional<std::vector<PostOp>> MatchPostOp(const graph::Graph& g, const grap
                                                graph::ValueRef from, const graph::Shape& shape,
                                                int channel_axis, const ConstantLookup& constant_of);
 
+// Appends the post-ops `more` to `ops`, merging an eltwise_linear that directly follows another
+// into one (a2 * (a1 * y + b1) + b2). Returns false and leaves `ops` unchanged when the result
+// would hold one eltwise algorithm twice with different alpha/beta: oneDNN 2.6's brgemm-based
+// convolutions (brgconv, brdgmm_dw) apply one parameter set to every post-op of an algorithm
+// (measured: Relu(0.1) then Relu(0), or two different Clamps, compute wrong outputs), so the
+// fused chain stops before such a layer. With `folds_leading_affine` (convolutions with constant
+// weights) the leading per-channel/scalar affine ops fold into the weights and bias instead of
+// becoming post-ops, so they are not counted.
+bool AppendPostOps(std::vector<PostOp>* ops, const std::vector<PostOp>& more,
+                   bool folds_leading_affine);
+
 // HSwish decomposed into four layers that read x twice,
 //   x ─► Add(3) ─► Clamp(0, 6) ─► Multiply(x, ·) ─► Divide(6) | Multiply(1/6)
 //   x ─► Add(3) ─► Clamp(0, 6) ─► Divide(6) | Multiply(1/6) ─► Multiply(x, ·)

@@ -170,6 +170,36 @@ TEST(FusionTest, ActivationsWithParameters) {
   }
 }
 
+// PP-OCRv4's learnable affine blocks: scalar scale/shift before and after an activation, and
+// one activation twice with different parameters. oneDNN 2.6's brgemm convolutions (chosen for
+// 16 channels in the blocked layout) apply one parameter set to repeated eltwise post-ops, so the
+// second PRelu / Clamp must stay a separate layer; consecutive scalar affine layers fuse as one.
+TEST(FusionTest, RepeatedActivationWithOtherParametersEndsTheChain) {
+  for (int64_t groups : {int64_t{1}, int64_t{16}}) {
+    SCOPED_TRACE(groups == 1 ? "convolution" : "depthwise");
+    ConvNet n = MakeConvNet(16, 16, groups, [](ConvNet& n, ValueRef v) {
+      v = AddConstOp(n, "Add", v, PerChannel(16, 6), "bias");
+      v = AddConstOp(n, "Multiply", v, F32({}, {1.4f}), "scale0");
+      v = AddConstOp(n, "Add", v, F32({}, {0.6f}), "shift0");
+      v = Unary(n, "HSwish", v, "hswish");
+      v = AddConstOp(n, "Multiply", v, F32({}, {0.17f}), "scale1");
+      v = AddConstOp(n, "Add", v, F32({}, {0.3f}), "shift1");
+      v = AddConstOp(n, "PRelu", v, F32({1}, {0.1f}), "leaky");
+      v = AddConstOp(n, "PRelu", v, F32({1}, {0.5f}), "leaky2");  // not fused: stays a layer
+      Attributes c1, c2;
+      c1.SetFloat("min", -0.5);
+      c1.SetFloat("max", 6);
+      c2.SetFloat("min", -1);
+      c2.SetFloat("max", 1);
+      v = Unary(n, "Clamp", v, "clamp1", c1);  // the second layer's chain
+      return Unary(n, "Clamp", v, "clamp2", c2);
+    });
+    // Fused into the convolution: bias, scale0, shift0, hswish, scale1, shift1, leaky (7);
+    // into leaky2's kernel nothing (PRelu takes no post-ops), clamp1 and clamp2 stay.
+    ExpectFusedMatchesUnfused(n, 7);
+  }
+}
+
 // x * clamp(x + 3, 0, 6) / 6 in four layers (both orders of the last two).
 TEST(FusionTest, DecomposedHSwishIsOnePostOp) {
   for (bool divide_last : {true, false}) {
