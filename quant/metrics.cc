@@ -30,11 +30,29 @@ std::vector<char32_t> CodePoints(const std::string& s) {
   return out;
 }
 
+// Unicode White_Space (plus U+FEFF), as JavaScript's String.prototype.trim strips: dictionaries
+// such as PaddleOCR's ppocr_keys_v1.txt hold the ideographic space U+3000, which a model may
+// emit in the padding after the text.
+bool IsUnicodeSpace(char32_t c) {
+  return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f ||
+         c == 0x3000 || c == 0xfeff;
+}
+
+// `s` without leading and trailing white space (UTF-8).
 std::string Strip(const std::string& s) {
-  const size_t b = s.find_first_not_of(' ');
-  if (b == std::string::npos) return "";
-  const size_t e = s.find_last_not_of(' ');
-  return s.substr(b, e - b + 1);
+  size_t begin = s.size(), end = 0;  // byte range of the non-space code points
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : 4;
+    const std::vector<char32_t> cp = CodePoints(s.substr(i, n));
+    if (cp.size() != 1 || !IsUnicodeSpace(cp[0])) {
+      begin = std::min(begin, i);
+      end = i + n;
+    }
+    i += n;
+  }
+  return begin < end ? s.substr(begin, end - begin) : "";
 }
 
 // The class scores of a batch-1 output: every element when all dims but one are 1.

@@ -9,7 +9,8 @@
 //   top_k                 label among the k highest scores (ties: lower index first)  higher
 //   ctc_exact_match       greedy CTC decoding (argmax per time step, merge repeats, drop the
 //                         blank 0; class i >= 1 is dictionary[i-1]) with leading/trailing
-//                         spaces stripped == the text label                       higher
+//                         Unicode white space (e.g. U+3000, as JavaScript's trim) stripped
+//                         == the text label                                       higher
 //   character_error_rate  Σ Levenshtein(decoded, label) / Σ len(label), in Unicode code
 //                         points                                                  lower
 //   binary_accuracy       (score >= threshold) == (label != 0), single-score output  higher

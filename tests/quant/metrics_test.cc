@@ -77,6 +77,16 @@ TEST(MetricsTest, CtcGreedyDecoding) {
   EXPECT_EQ(c->num, 1.0);  // aab -> abb: one substitution
   EXPECT_EQ(c->den, 3.0);
   EXPECT_FALSE(cer->higher_is_better());
+  // Unicode white space is stripped too: PaddleOCR's dictionary holds the ideographic space
+  // U+3000, which PP-OCRv4 emits in a line's white padding.
+  const std::vector<std::string> cjk = {"a", "\u3000", "\u00a0", "b"};
+  // nbsp a ideo b ideo blank ideo -> "\u00a0a\u3000b\u3000\u3000" -> stripped "a\u3000b"
+  const int steps[] = {3, 1, 2, 4, 2, 0, 2};
+  std::vector<float> q(7 * 5, 0.0f);
+  for (int t = 0; t < 7; ++t) q[t * 5 + steps[t]] = 1.0f;
+  auto em2 = Make(Spec("ctc_exact_match", cjk));
+  EXPECT_EQ(em2->Score(F32({1, 7, 5}, q), Text("a\u3000b"), nullptr, 0)->num, 1.0);
+  EXPECT_EQ(em2->Score(F32({1, 7, 5}, q), Text("ab"), nullptr, 0)->num, 0.0);
   // CER over samples is total edits / total characters, not a mean of ratios.
   std::vector<SampleScore> s = {{1, 3}, {0, 7}};
   EXPECT_DOUBLE_EQ(cer->Aggregate(s), 0.1);
