@@ -514,8 +514,8 @@ Result<AccuracyAwareResult> RunAccuracyAware(const proto::RunConfig& config, con
     quant::AaqMetric a;
     a.name = metrics[m]->name();
     a.higher_is_better = metrics[m]->higher_is_better();
-    a.baseline =
-        all_given ? *run.accuracy_aware_metrics[m].baseline : metrics[m]->Aggregate(fp32_scores[m]);
+    const double measured = metrics[m]->Aggregate(fp32_scores[m]);
+    a.baseline = all_given ? *run.accuracy_aware_metrics[m].baseline : measured;
     if (!std::isfinite(a.baseline)) {
       return Status::Error("AccuracyAwareQuantization: metric '" + a.name +
                            "' has no finite FP32 value (" + std::to_string(a.baseline) +
@@ -524,7 +524,8 @@ Result<AccuracyAwareResult> RunAccuracyAware(const proto::RunConfig& config, con
     a.max_drop =
         aa.drop_type == quant::DropType::kRelative ? aa.maximal_drop * a.baseline : aa.maximal_drop;
     aaq.push_back(a);
-    sum.metrics.push_back({a.name, a.higher_is_better, a.baseline, all_given, a.max_drop});
+    sum.metrics.push_back(
+        {a.name, a.higher_is_better, a.baseline, all_given, a.max_drop, measured});
   }
   // The diff subset: positions whose per-sample scores drive the ranking.
   std::vector<size_t> diff(n);
@@ -691,9 +692,14 @@ Result<AccuracyAwareResult> RunAccuracyAware(const proto::RunConfig& config, con
     os << "AccuracyAwareQuantization could not meet maximal_drop " << aa.maximal_drop << " ("
        << out.summary.drop_type << "):";
     for (size_t m = 0; m < aaq.size(); ++m) {
-      if (out.summary.drops[m] > aaq[m].max_drop) {
+      if (!(out.summary.drops[m] <= aaq[m].max_drop)) {
         os << " " << aaq[m].name << " drop " << out.summary.drops[m] << " > " << aaq[m].max_drop
-           << " (FP32 " << aaq[m].baseline << ", now " << out.summary.values[m] << ");";
+           << " (baseline " << aaq[m].baseline << ", now " << out.summary.values[m] << ");";
+        const double fp32_drop = quant::MetricDrop(aaq[m], out.summary.metrics[m].fp32);
+        if (!(fp32_drop <= aaq[m].max_drop)) {
+          os << " the FP32 model itself scores " << out.summary.metrics[m].fp32
+             << " on these samples, so no set of FP32 layers can meet the bound;";
+        }
       }
     }
     os << " " << out.summary.reverted_ops.size() << " of " << quantized_before
@@ -719,6 +725,7 @@ io::JsonValue AccuracyAwareToJson(const AccuracyAwareSummary& s) {
                                          {"higher_is_better", JsonValue::Bool(m.higher_is_better)},
                                          {"baseline", JsonValue::Number(m.baseline)},
                                          {"baseline_given", JsonValue::Bool(m.baseline_given)},
+                                         {"fp32", JsonValue::Number(m.fp32)},
                                          {"max_drop", JsonValue::Number(m.max_drop)}}));
   }
   top.emplace_back("metrics", JsonValue::Array(std::move(metrics)));
@@ -763,7 +770,9 @@ io::JsonValue AccuracyAwareToJson(const AccuracyAwareSummary& s) {
 std::string AccuracyAwareText(const AccuracyAwareSummary& s) {
   std::ostringstream os;
   os << "AccuracyAwareQuantization (maximal_drop " << s.maximal_drop << ", " << s.drop_type
-     << "): " << (s.target_met ? "target met" : "target NOT met") << " (" << s.stop_reason << ")\n";
+     << "): " << (s.target_met ? "target met" : "target NOT met");
+  if (s.stop_reason != "target met") os << " (" << s.stop_reason << ")";
+  os << "\n";
   for (const auto& st : s.stages)
     os << "  " << st.name << ": " << Values(s.metrics, st.values, st.drops) << "\n";
   os << "  " << s.reverted_ops.size() << " of " << s.quantized_ops << " layers in FP32";

@@ -59,6 +59,7 @@ struct AccuracyAwareSummary {
     double baseline = 0.0;
     bool baseline_given = false;  // from baseline_value, not evaluated
     double max_drop = 0.0;        // absolute bound on the drop
+    double fp32 = 0.0;            // the FP32 model's value on the evaluation samples
   };
   struct Stage {  // a fully quantized model: DefaultQuantization, mixed preset, tuned
     std::string name;

@@ -31,8 +31,7 @@ fs::path WriteConfig(const fs::path& dir, const std::string& metrics, const std:
                      << (kFmnist / "train-images-idx3-ubyte.gz").string() << R"(", )" << norm
                      << R"(}},
       "eval_dataset": {"idx": {"images_file": ")"
-                     << (kFmnist / "t10k-images-idx3-ubyte.gz").string()
-                     << R"(", "labels_file": ")"
+                     << (kFmnist / "t10k-images-idx3-ubyte.gz").string() << R"(", "labels_file": ")"
                      << (kFmnist / "t10k-labels-idx1-ubyte.gz").string() << R"(", )" << norm
                      << R"(}}, "metrics": )" << metrics << R"(},
     "compression": {"algorithms": [{"name": "AccuracyAwareQuantization",
@@ -51,14 +50,15 @@ TEST(AccuracyAwareCliTest, UnreachableBoundExitsWithFive) {
       R"("maximal_drop": 0.01, "metrics": [{"name": "accuracy", "baseline_value": 0.99}])");
   const fs::path report = dir / "report.json";
   std::string out;
-  const int code = RunCommand("'" + PtqflowBinary().string() + "' -c '" + cfg.string() +
-                                  "' -d --output-dir '" + (dir / "out").string() +
-                                  "' --eval-subset-size 300 --report '" + report.string() +
-                                  "' --progress-bar=false 2>&1",
-                              &out);
+  const int code =
+      RunCommand("'" + PtqflowBinary().string() + "' -c '" + cfg.string() + "' -d --output-dir '" +
+                     (dir / "out").string() + "' --eval-subset-size 300 --report '" +
+                     report.string() + "' --progress-bar=false 2>&1",
+                 &out);
   EXPECT_EQ(code, 5) << out;
   EXPECT_NE(out.find("could not meet maximal_drop 0.01"), std::string::npos) << out;
   EXPECT_NE(out.find("accuracy drop"), std::string::npos) << out;
+  EXPECT_NE(out.find("the FP32 model itself scores"), std::string::npos) << out;
   // The model (every layer back in FP32) and the report are still written.
   EXPECT_TRUE(fs::exists(dir / "out" / "optimized" / "fmnist_cnn.xml")) << out;
   const std::string json = ReadFile(report);

@@ -350,9 +350,9 @@ TEST_F(GreedyLoopTest, MaxIterNumStopsTheSearch) {
   AaqEvaluation dq;
   dq.values = {0.88};
   dq.per_sample = {{0.88, 0.88, 0.88, 0.88}};
-  auto r = RunGreedyRevert(model_, dq, {{1, 1, 1, 1}},
-                           std::vector<AaqMetric>{{"accuracy", true, 1.0, 0.01}}, o, Cpu(), {},
-                           hooks_);
+  auto r =
+      RunGreedyRevert(model_, dq, {{1, 1, 1, 1}},
+                      std::vector<AaqMetric>{{"accuracy", true, 1.0, 0.01}}, o, Cpu(), {}, hooks_);
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_EQ(r->iterations.size(), 1u);
   EXPECT_FALSE(r->target_met);
