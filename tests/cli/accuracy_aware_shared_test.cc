@@ -65,6 +65,9 @@ TEST(AccuracyAwareCliTest, UnreachableBoundExitsWithFive) {
   EXPECT_NE(json.find("\"target_met\": false"), std::string::npos) << json;
   EXPECT_NE(json.find("\"stop_reason\": \"all FakeQuantize removed\""), std::string::npos) << json;
   EXPECT_NE(json.find("\"baseline_given\": true"), std::string::npos) << json;
+  // Every metric has a baseline_value: the per-sample ranking uses metric_subset_ratio (0.5) of
+  // the 300 evaluation samples.
+  EXPECT_NE(json.find("\"diff_samples\": 150"), std::string::npos) << json;
 }
 
 TEST(AccuracyAwareCliTest, NoMetricIsAConfigError) {

@@ -186,7 +186,7 @@ TEST(AccuracyAwareSharedTest, MixedPresetAndHyperparameterGridRunAsPot) {
   EXPECT_LE(s.drops[0], 0.005);
   // POT goes on from the mixed-preset model whatever its accuracy: every activation FQ left is
   // asymmetric, the weights stay symmetric.
-  ASSERT_FALSE(r->fqs.empty());
+  ASSERT_FALSE(r->fqs.empty()) << "every layer was reverted: nothing left to check";
   for (const FqSummary& f : r->fqs) {
     EXPECT_EQ(f.mode, f.role == "activations" ? "asymmetric" : "symmetric") << f.name;
   }
