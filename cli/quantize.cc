@@ -191,6 +191,9 @@ int Quantize(int argc, char** argv) {
     Status st = io::WriteFileAtomically(FLAGS_report, stages::RunReportToJson(*report));
     if (!st.ok()) return Fail(kExitBadInput, st.message());
   }
+  if (report->accuracy_aware && !report->accuracy_aware->target_met) {
+    return Fail(kExitAccuracy, report->accuracy_aware->message);
+  }
   return kExitOk;
 }
 

@@ -23,6 +23,10 @@ Result<QuantizationReport> RunDefaultQuantization(graph::Graph* g, const Quantiz
     PTQ_ASSIGN_OR_RETURN(report.need_rescale, aca.Apply(g, pairs, stats.results));
   }
 
+  // Every Const as ACA left it (shared handles), to report what steps 3-4 change.
+  std::map<graph::NodeId, graph::Tensor> before;
+  for (graph::NodeId id : g->NodesOfType("Const")) before.emplace(id, g->node(id).constant);
+
   // 2. One pass on the ACA-modified FP32 model for MinMax and FastBiasCorrection.
   MinMaxQuantization minmax(options.minmax);
   FastBiasCorrection fbc(options.fast_bias);
@@ -62,6 +66,16 @@ Result<QuantizationReport> RunDefaultQuantization(graph::Graph* g, const Quantiz
                          fbc.Apply(g, fbc_candidates, all.subspan(num_minmax), engine));
   } else {
     PTQ_ASSIGN_OR_RETURN(report.biases, bc.Apply(g, std::move(bc_stats), engine));
+  }
+  // Changed constants, except the FQ limits MinMax fills (inputs 1..4 of a FakeQuantize).
+  std::set<graph::NodeId> limits;
+  for (graph::NodeId fq : g->NodesOfType("FakeQuantize")) {
+    for (size_t i = 1; i < g->node(fq).inputs.size(); ++i) limits.insert(g->node(fq).input(i).node);
+  }
+  for (auto& [id, tensor] : before) {
+    const graph::Node& n = g->node(id);
+    if (!n.alive || limits.count(id) || n.constant.bytes() == tensor.bytes()) continue;
+    report.fp32_constants.emplace(id, std::move(tensor));
   }
   return report;
 }

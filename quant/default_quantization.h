@@ -12,6 +12,7 @@
 // Thread-safety: Run edits the graph it is given; the options are plain values.
 #pragma once
 
+#include <map>
 #include <set>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct QuantizationReport {
   std::vector<FittedFq> fitted;             // MinMaxQuantization, parallel to plan.fqs
   std::vector<BiasCorrectionEntry> biases;  // Fast/BiasCorrection decisions
   int statistics_passes = 0;                // Engine::Collect calls
+  // The Consts (weights, biases) that the saturation fix and bias correction changed, with the
+  // value each had before (after ActivationChannelAlignment): what AccuracyAwareQuantization
+  // restores when it returns an op to FP32. Tensors share storage; no bytes are copied.
+  std::map<graph::NodeId, graph::Tensor> fp32_constants;
 };
 
 Result<QuantizationReport> RunDefaultQuantization(graph::Graph* g, const QuantizationPlan& plan,

@@ -235,15 +235,8 @@ class Placer {
   bool Skipped(NodeId id) const { return id < NodeId(skipped_.size()) && skipped_[id]; }
   bool Known(NodeId id) const { return id < NodeId(known_.size()) && known_[id]; }
 
-  bool IsAgnostic(const Node& n) const {
-    const std::string t = PotType(n);
-    return AgnosticTypes().count(t) && hw_.Find(t) != nullptr;
-  }
-  bool IsQuantizable(const Node& n) const {
-    if (IsAgnostic(n)) return false;
-    const HwOperation* op = hw_.Find(HardwareOpType(g_, n, hw_));
-    return op != nullptr && op->has_quantization;
-  }
+  bool IsAgnostic(const Node& n) const { return IsQuantizeAgnostic(n, hw_); }
+  bool IsQuantizable(const Node& n) const { return IsQuantizedOpType(g_, n, hw_); }
 
   // ---- ignored scope ----
   bool TypeMatches(const Node& n, const std::string& t) const {
@@ -1002,6 +995,17 @@ std::string HardwareOpType(const Graph& g, const Node& n, const HardwareConfig& 
     }
   }
   return PotType(n);
+}
+
+bool IsQuantizeAgnostic(const Node& n, const HardwareConfig& hw) {
+  const std::string t = PotType(n);
+  return AgnosticTypes().count(t) && hw.Find(t) != nullptr;
+}
+
+bool IsQuantizedOpType(const Graph& g, const Node& n, const HardwareConfig& hw) {
+  if (IsQuantizeAgnostic(n, hw)) return false;
+  const HwOperation* op = hw.Find(HardwareOpType(g, n, hw));
+  return op != nullptr && op->has_quantization;
 }
 
 std::vector<std::string> FindFirstConvolutions(const Graph& g) {

@@ -124,4 +124,10 @@ std::vector<std::string> FindFirstConvolutions(const graph::Graph& g);
 // PotType(n).
 std::string HardwareOpType(const graph::Graph& g, const graph::Node& n, const HardwareConfig& hw);
 
+// POT's quantize-agnostic ops (MaxPool, Reshape, Concat, ...) that the hardware config lists.
+bool IsQuantizeAgnostic(const graph::Node& n, const HardwareConfig& hw);
+// An op the hardware config quantizes (listed with quantization configs, not agnostic): the ops
+// placement puts FakeQuantize layers in front of.
+bool IsQuantizedOpType(const graph::Graph& g, const graph::Node& n, const HardwareConfig& hw);
+
 }  // namespace ptqflow::quant

@@ -93,9 +93,21 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
   report.seconds.emplace_back("placement", Since(t));
 
   t = Clock::now();
-  PTQ_ASSIGN_OR_RETURN(
-      quant::QuantizationReport qr,
-      quant::RunAlgorithms(run->algorithms, &g, plan, &engine, run->algorithm_options));
+  quant::QuantizationReport qr;
+  if (run->accuracy_aware) {
+    bool data_error = false;
+    auto aa = RunAccuracyAware(config, *run, options, fp32, std::move(g), std::move(plan), &engine,
+                               dataset, &data_error);
+    if (!aa.ok() && data_error) kind = RunFailure::kData;
+    PTQ_RETURN_IF_ERROR(aa.status());
+    g = std::move(aa->model);
+    plan = std::move(aa->plan);
+    qr = std::move(aa->report);
+    report.accuracy_aware = std::move(aa->summary);
+  } else {
+    PTQ_ASSIGN_OR_RETURN(
+        qr, quant::RunAlgorithms(run->algorithms, &g, plan, &engine, run->algorithm_options));
+  }
   report.seconds.emplace_back("algorithms", Since(t));
   report.skipped_samples = engine.bad_samples().count();
 
@@ -226,6 +238,7 @@ std::string RunReportToJson(const RunReport& r) {
   top.emplace_back("seconds", JsonValue::Object(std::move(secs)));
   top.emplace_back("fp32_weight_bytes", JsonValue::Integer(r.fp32_weight_bytes));
   top.emplace_back("int8_weight_bytes", JsonValue::Integer(r.int8_weight_bytes));
+  if (r.accuracy_aware) top.emplace_back("accuracy_aware", AccuracyAwareToJson(*r.accuracy_aware));
   return io::ToJson(JsonValue::Object(std::move(top))) + "\n";
 }
 
@@ -250,6 +263,7 @@ std::string RunReportSummary(const RunReport& r) {
     }
     os << "(" << r.eval_samples << " evaluation samples)\n";
   }
+  if (r.accuracy_aware) os << AccuracyAwareText(*r.accuracy_aware);
   char sizes[128];
   std::snprintf(sizes, sizeof(sizes), "weights: %.2f MB FP32 -> %.2f MB\n",
                 r.fp32_weight_bytes / 1e6, r.int8_weight_bytes / 1e6);

@@ -13,11 +13,13 @@
 
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "graph/status.h"
 #include "proto/run_config.pb.h"
+#include "stages/accuracy_aware.h"
 #include "stages/evaluator.h"
 #include "stages/flow_engine.h"
 
@@ -67,6 +69,8 @@ struct RunReport {
   // Wall time per stage, in run order: "read model", "placement", "algorithms", "write", ...
   std::vector<std::pair<std::string, double>> seconds;
   int64_t fp32_weight_bytes = 0, int8_weight_bytes = 0;  // constants of the two models
+  // AccuracyAwareQuantization runs: the search (the CLI exits with 5 when !target_met).
+  std::optional<AccuracyAwareSummary> accuracy_aware;
 };
 
 // What kind of input a failed run blames (the CLI maps it to an exit code).

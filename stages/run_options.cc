@@ -72,6 +72,72 @@ Result<std::vector<std::string>> ReadDictionary(const std::string& path, const s
   return lines;
 }
 
+// AccuracyAwareQuantization's params and metrics (after o->metrics is filled).
+Status AccuracyAwareFromProto(const proto::RunConfig& config, const std::string& pk,
+                              RunOptions* o) {
+  const proto::AlgorithmParams& p = config.compression().algorithms(0).params();
+  quant::AccuracyAwareOptions& a = o->accuracy_aware_options;
+  if (p.has_maximal_drop()) a.maximal_drop = p.maximal_drop();
+  PTQ_ASSIGN_OR_RETURN(a.drop_type, Keyed(quant::ParseDropType(p.drop_type()), pk + ".drop_type"));
+  if (p.has_max_iter_num()) a.max_iter_num = p.max_iter_num();
+  if (p.has_ranking_subset_size()) a.ranking_subset_size = p.ranking_subset_size();
+  if (p.has_metric_subset_ratio()) a.metric_subset_ratio = p.metric_subset_ratio();
+  if (p.has_use_prev_if_drop_increase())
+    a.use_prev_if_drop_increase = p.use_prev_if_drop_increase();
+  if (p.has_tune_hyperparams()) a.tune_hyperparams = p.tune_hyperparams();
+  if (p.has_convert_to_mixed_preset()) a.convert_to_mixed_preset = p.convert_to_mixed_preset();
+  if (p.has_seed()) a.seed = p.seed();
+  if (p.has_annotation_free() && p.annotation_free()) {
+    return Status::Error("config key '" + pk +
+                         ".annotation_free': not supported by ptqflow; use an annotation-free "
+                         "metric in engine.metrics instead (top1_agreement, sqnr or cosine "
+                         "compare with the FP32 model)");
+  }
+  if (o->metrics.empty()) {
+    return Status::Error(
+        "config key 'engine.metrics': AccuracyAwareQuantization needs at least one metric "
+        "(e.g. {\"name\": \"accuracy\", \"type\": \"accuracy\"}, or top1_agreement without "
+        "labels); with -q accuracy_aware use a config file (-c) that lists them");
+  }
+  auto metric_name = [&](size_t i) {
+    return o->metrics[i].name.empty() ? o->metrics[i].type : o->metrics[i].name;
+  };
+  if (p.metrics_size() == 0) {
+    for (int i = 0; i < config.engine().metrics_size(); ++i) {
+      RunOptions::AaqMetricChoice c;
+      c.metric = static_cast<size_t>(i);
+      if (config.engine().metrics(i).has_baseline_value()) {
+        c.baseline = config.engine().metrics(i).baseline_value();
+      }
+      o->accuracy_aware_metrics.push_back(c);
+    }
+    return Status::Ok();
+  }
+  for (int j = 0; j < p.metrics_size(); ++j) {
+    const proto::MetricConfig& mc = p.metrics(j);
+    const std::string key = pk + ".metrics[" + std::to_string(j) + "].name";
+    size_t found = o->metrics.size();
+    for (size_t i = 0; i < o->metrics.size(); ++i) {
+      if (metric_name(i) == mc.name()) found = i;
+    }
+    if (found == o->metrics.size()) {
+      std::string names;
+      for (size_t i = 0; i < o->metrics.size(); ++i) names += " " + metric_name(i);
+      return Status::Error("config key '" + key + "': no metric named '" + mc.name() +
+                           "' in engine.metrics (names:" + names + ")");
+    }
+    RunOptions::AaqMetricChoice c;
+    c.metric = found;
+    if (mc.has_baseline_value()) {
+      c.baseline = mc.baseline_value();
+    } else if (config.engine().metrics(static_cast<int>(found)).has_baseline_value()) {
+      c.baseline = config.engine().metrics(static_cast<int>(found)).baseline_value();
+    }
+    o->accuracy_aware_metrics.push_back(c);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<RunOptions>> MakeRunOptions(const proto::RunConfig& config) {
@@ -88,13 +154,14 @@ Result<std::unique_ptr<RunOptions>> MakeRunOptions(const proto::RunConfig& confi
     return Status::Error("config key 'compression.algorithms': no algorithm");
   }
   for (const proto::Algorithm& a : cs.algorithms()) {
-    if (a.name() == "AccuracyAwareQuantization") {
+    if (a.name() == "AccuracyAwareQuantization" && cs.algorithms_size() > 1) {
       return Status::Error(
-          "config key 'compression.algorithms': AccuracyAwareQuantization is not available in "
-          "this version of ptqflow yet; use DefaultQuantization");
+          "config key 'compression.algorithms': AccuracyAwareQuantization must be the only "
+          "algorithm (it runs DefaultQuantization itself)");
     }
     o->algorithms.push_back(a.name());
   }
+  o->accuracy_aware = o->algorithms[0] == "AccuracyAwareQuantization";
   // One set of params drives the run: POT's configs list either DefaultQuantization or
   // AccuracyAwareQuantization (whose params go to its base algorithm), or the parts of
   // DefaultQuantization that share the same params.
@@ -181,6 +248,7 @@ Result<std::unique_ptr<RunOptions>> MakeRunOptions(const proto::RunConfig& confi
     if (!st.ok()) return Status::Error("config key '" + key + "': " + st.message());
     o->metrics.push_back(std::move(spec));
   }
+  if (o->accuracy_aware) PTQ_RETURN_IF_ERROR(AccuracyAwareFromProto(config, pk, o.get()));
   return o;
 }
 

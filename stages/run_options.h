@@ -9,6 +9,10 @@
 //     overrides it key by key; weights use only `weights.range_estimator`;
 //   * stat_subset_size absent = the whole dataset (POT); shuffle_data with `seed` (default 0);
 //   * ignored-operation attributes are matched in name order (proto maps have no order);
+//   * AccuracyAwareQuantization must be the only algorithm and needs engine.metrics; its
+//     `metrics` param selects them by name (baseline_value from there or from the engine
+//     metric); annotation_free is refused (use an annotation-free metric: top1_agreement, sqnr,
+//     cosine); the diff subset is drawn with `seed`;
 //   * engine `simplified`: the image loader with POT's simplified-engine behaviour (imread
 //     BGR, or gray for a 1-channel input, resize to the model's H x W, no normalisation),
 //     layout from engine.layout, else NCHW unless the model input's last dimension is 1 or 3.
@@ -18,6 +22,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +30,7 @@
 #include "graph/status.h"
 #include "io/data/dataset.h"
 #include "proto/run_config.pb.h"
+#include "quant/accuracy_aware.h"
 #include "quant/default_quantization.h"
 #include "quant/hardware_config.h"
 #include "quant/metrics.h"
@@ -48,6 +54,17 @@ struct RunOptions {
   quant::PlacementOptions placement;
   quant::DefaultQuantizationOptions algorithm_options;
   std::vector<quant::MetricSpec> metrics;  // engine.metrics (dictionaries loaded)
+
+  // AccuracyAwareQuantization (then the only algorithm; its params also drive the base
+  // DefaultQuantization above). The metrics it optimises: indices into `metrics` (all of them,
+  // or those its `metrics` param names) with their baseline_value when given.
+  bool accuracy_aware = false;
+  quant::AccuracyAwareOptions accuracy_aware_options;
+  struct AaqMetricChoice {
+    size_t metric = 0;
+    std::optional<double> baseline;
+  };
+  std::vector<AaqMetricChoice> accuracy_aware_metrics;
 };
 
 // Converts and loads what the config names (hardware config of the device, CTC dictionaries).

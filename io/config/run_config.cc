@@ -178,11 +178,6 @@ Status CheckAlgorithm(const proto::Algorithm& a, const std::string& key) {
       return Status::Error("config key '" + pk +
                            ".base_algorithm': only DefaultQuantization is supported");
     }
-    if (p.has_tune_hyperparams() && p.tune_hyperparams()) {
-      return Status::Error("config key '" + pk +
-                           ".tune_hyperparams': hyper-parameter tuning is not supported by "
-                           "ptqflow (POT's default is false)");
-    }
     for (int i = 0; i < p.metrics_size(); ++i) {
       if (p.metrics(i).name().empty()) {
         return Status::Error("config key '" + pk + ".metrics[" + std::to_string(i) +
