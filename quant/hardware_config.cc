@@ -1,5 +1,6 @@
 #include "quant/hardware_config.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <glog/logging.h>
@@ -378,17 +379,29 @@ std::vector<QuantConfig> FilterByOverride(const std::vector<QuantConfig>& candid
     out.push_back(c);
   }
   if (!out.empty()) return out;
+  // No match: the user's keys win. Each candidate with them applied stays a candidate, so the
+  // preset still chooses among the remaining differences (performance: symmetric activations,
+  // mixed: asymmetric). A changed bit width drops the candidate's explicit level limits (CPU's
+  // weights say -127..127 for 8 bits), so levels follow the bits (`bits: 4` -> 15 weight levels).
   *mismatch = true;
-  QuantConfig user = candidates.empty() ? QuantConfig{} : candidates.front();
-  user.key_order = {"bits", "mode", "granularity"};
-  if (o.bits) user.bits = *o.bits;
-  if (o.mode) user.mode = *o.mode;
-  if (o.granularity) user.granularity = *o.granularity;
-  if (o.level_low) user.level_low = o.level_low;
-  if (o.level_high) user.level_high = o.level_high;
-  if (user.level_low) user.key_order.push_back("level_low");
-  if (user.level_high) user.key_order.push_back("level_high");
-  return {user};
+  std::vector<QuantConfig> base = candidates;
+  if (base.empty()) base.push_back(QuantConfig{});
+  for (QuantConfig user : base) {
+    user.key_order = {"bits", "mode", "granularity"};
+    if (o.bits && *o.bits != user.bits) {
+      user.level_low.reset();
+      user.level_high.reset();
+    }
+    if (o.bits) user.bits = *o.bits;
+    if (o.mode) user.mode = *o.mode;
+    if (o.granularity) user.granularity = *o.granularity;
+    if (o.level_low) user.level_low = o.level_low;
+    if (o.level_high) user.level_high = o.level_high;
+    if (user.level_low) user.key_order.push_back("level_low");
+    if (user.level_high) user.key_order.push_back("level_high");
+    if (std::find(out.begin(), out.end(), user) == out.end()) out.push_back(user);
+  }
+  return out;
 }
 
 Result<QuantConfig> SelectConfig(const std::string& fq_name, TensorRole role, Preset preset,

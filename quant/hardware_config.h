@@ -160,8 +160,10 @@ struct QuantConfigOverride {
 };
 
 // Keeps the candidates that match every set override key (a subset match). When none match,
-// POT warns and uses the user config itself: the result is then a single config built from the
-// override (unset keys from the first candidate) and *mismatch is set to true.
+// POT warns and uses the user config itself: *mismatch is set and the result is each candidate
+// with the override's keys applied (duplicates removed), so the preset still picks the unset
+// keys; a candidate whose bit width changes loses its explicit level_low/level_high, so the
+// levels follow the new bit width.
 std::vector<QuantConfig> FilterByOverride(const std::vector<QuantConfig>& candidates,
                                           const QuantConfigOverride& override_keys, bool* mismatch);
 

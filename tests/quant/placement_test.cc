@@ -383,6 +383,31 @@ TEST(PlacementTest, WeightsOverrideFiltersTheHardwareConfig) {
   EXPECT_EQ(w->levels.levels, 256);
 }
 
+// A bit width the hardware config does not list: the user's keys win (POT warns), the levels
+// follow the bits (pot-spec §3.1: symmetric weights -2^(b-1)+1 .. 2^(b-1)-1, others 2^b), and
+// the preset still picks the activation mode.
+TEST(PlacementTest, BitsOverrideOutsideTheHardwareConfigSetsLevelsFromTheBits) {
+  for (Preset preset : {Preset::kPerformance, Preset::kMixed}) {
+    SCOPED_TRACE(preset == Preset::kMixed ? "mixed" : "performance");
+    Graph g;
+    g.AddResult("o", Conv(g, "conv", P(g, "x", {1, 3, 8, 8}), 3, 4));
+    PlacementOptions o;
+    o.preset = preset;
+    o.weights.bits = 4;
+    o.activations.bits = 3;
+    Placed p = Place(g, o);
+    const FqInfo* w = Fq(g, p, "conv/fq_weights_1");
+    EXPECT_EQ(w->config.bits, 4);
+    EXPECT_EQ(w->config.mode, QuantMode::kSymmetric);
+    EXPECT_EQ(w->levels.levels, 15);  // -7 .. 7
+    const FqInfo* a = Fq(g, p, "conv/fq_input_0");
+    EXPECT_EQ(a->config.bits, 3);
+    EXPECT_EQ(a->levels.levels, 8);
+    EXPECT_EQ(a->config.mode,
+              preset == Preset::kMixed ? QuantMode::kAsymmetric : QuantMode::kSymmetric);
+  }
+}
+
 TEST(PlacementTest, TransformerModeIgnoresAddAndMakesActivationMatMulInputsSymmetric) {
   auto build = [](Graph& g) {
     ValueRef a = P(g, "a", {4, 6});
