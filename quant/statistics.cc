@@ -4,6 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <glog/logging.h>
 
 namespace ptqflow::quant {
@@ -34,6 +38,73 @@ float ReduceValues(std::vector<float>* vals, const ReductionSpec& spec) {
     }
   }
   return 0;
+}
+
+// The fast paths below return exactly what ReduceValues returns on the gathered values (runs
+// in order): std::min_element / max_element keep the first element that no later one beats
+// strictly, so NaN counts only in first place, and of -0 and +0 the first one seen wins. Lanes
+// of independent accumulators let the compiler vectorize; ties at zero are then resolved by
+// finding the first zero in order.
+constexpr int kLanes = 16;
+
+// lane = pick(x, lane) for 16 lanes: min: x < lane ? x : lane (MINPS), max: x > lane ? x : lane
+// (MAXPS), abs_max: |x| > lane ? |x| : lane — NaN x never replaces a lane, as in the sequential
+// definitions.
+enum class Pick { kMin, kMax, kAbsMax };
+
+template <Pick kPick>
+inline float PickOne(float x, float lane) {
+  if (kPick == Pick::kAbsMax) x = std::fabs(x);
+  if (kPick == Pick::kMin) return x < lane ? x : lane;
+  return x > lane ? x : lane;
+}
+
+template <Pick kPick>
+void PickRun(const float* p, int64_t n, float* lane) {
+  int64_t t = 0;
+#if defined(__SSE2__)
+  __m128 acc[kLanes / 4];
+  for (int j = 0; j < kLanes / 4; ++j) acc[j] = _mm_loadu_ps(lane + 4 * j);
+  const __m128 abs_mask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff));
+  for (; t + kLanes <= n; t += kLanes) {
+    for (int j = 0; j < kLanes / 4; ++j) {
+      __m128 x = _mm_loadu_ps(p + t + 4 * j);
+      if (kPick == Pick::kAbsMax) x = _mm_and_ps(x, abs_mask);
+      acc[j] = kPick == Pick::kMin ? _mm_min_ps(x, acc[j]) : _mm_max_ps(x, acc[j]);
+    }
+  }
+  for (int j = 0; j < kLanes / 4; ++j) _mm_storeu_ps(lane + 4 * j, acc[j]);
+#endif
+  for (; t < n; ++t) lane[0] = PickOne<kPick>(p[t], lane[0]);
+}
+
+// min / max: the value std::min_element / max_element returns on the runs concatenated.
+template <Pick kPick>
+float ExtremeOfRuns(const float* base, int64_t outer, int64_t stride, int64_t inner) {
+  const float first = base[0];
+  if (std::isnan(first)) return first;
+  float lane[kLanes];
+  for (float& l : lane) l = first;
+  for (int64_t o = 0; o < outer; ++o) PickRun<kPick>(base + o * stride, inner, lane);
+  float m = lane[0];
+  for (int j = 1; j < kLanes; ++j) m = PickOne<kPick>(lane[j], m);
+  if (m == 0.0f) {
+    for (int64_t o = 0; o < outer; ++o) {
+      const float* p = base + o * stride;
+      for (int64_t t = 0; t < inner; ++t) {
+        if (p[t] == 0.0f) return p[t];
+      }
+    }
+  }
+  return m;
+}
+
+float AbsMaxOfRuns(const float* base, int64_t outer, int64_t stride, int64_t inner) {
+  float lane[kLanes] = {};
+  for (int64_t o = 0; o < outer; ++o) PickRun<Pick::kAbsMax>(base + o * stride, inner, lane);
+  float m = lane[0];
+  for (int j = 1; j < kLanes; ++j) m = PickOne<Pick::kMax>(lane[j], m);
+  return m;
 }
 
 // Median of float32 values as numpy computes it (mean of the two middle values in float32).
@@ -150,6 +221,35 @@ Result<PerSampleValues> ReducePerSample(std::span<const float> data, const graph
   out.rows = rows;
   out.cols = channels;
   out.data.resize(rows * channels);
+  const bool extreme =
+      spec.type == StatType::kMin || spec.type == StatType::kMax || spec.type == StatType::kAbsMax;
+  if (extreme || (spec.type == StatType::kMean && outer == 1)) {
+    // In place, without gathering the slice: `outer` runs of `inner` contiguous values.
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* sample = data.data() + r * channels * outer * inner;
+      for (int64_t c = 0; c < channels; ++c) {
+        const float* base = sample + c * inner;
+        const int64_t stride = channels * inner;
+        float v = 0;
+        switch (spec.type) {
+          case StatType::kMin:
+            v = ExtremeOfRuns<Pick::kMin>(base, outer, stride, inner);
+            break;
+          case StatType::kMax:
+            v = ExtremeOfRuns<Pick::kMax>(base, outer, stride, inner);
+            break;
+          case StatType::kAbsMax:
+            v = AbsMaxOfRuns(base, outer, stride, inner);
+            break;
+          default:
+            v = NumpyPairwiseSumF32({base, static_cast<size_t>(inner)}) / static_cast<float>(inner);
+            break;
+        }
+        out.data[r * channels + c] = v;
+      }
+    }
+    return out;
+  }
   std::vector<float> buf(outer * inner);
   for (int64_t r = 0; r < rows; ++r) {
     const float* sample = data.data() + r * channels * outer * inner;

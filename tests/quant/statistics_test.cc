@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+#include <random>
+
 namespace ptqflow::quant {
 namespace {
 
@@ -63,6 +67,74 @@ TEST(StatisticsTest, PerChannelReducesAllButAxis0AndChannel) {
   spec.channel_axis = -1;
   auto l = ReducePerSample(data, {2, 3, 2}, spec);
   EXPECT_EQ(l->data, (std::vector<float>{0, 1, 100, 101}));
+}
+
+// Reference: the slice of (sample r, channel c) gathered in C order, reduced with the plain
+// sequential std:: algorithms (numpy's argmin/argmax order: the first extreme element wins).
+float NaiveReduce(const std::vector<float>& d, const std::vector<int64_t>& s, int axis, int64_t r,
+                  int64_t c, StatType type) {
+  int64_t outer = 1, inner = 1;
+  for (int k = 1; k < axis; ++k) outer *= s[k];
+  for (size_t k = axis + 1; k < s.size(); ++k) inner *= s[k];
+  const int64_t ch = s[axis];
+  std::vector<float> v;
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t t = 0; t < inner; ++t) v.push_back(d[((r * outer + o) * ch + c) * inner + t]);
+  }
+  if (type == StatType::kMin) return *std::min_element(v.begin(), v.end());
+  if (type == StatType::kMax) return *std::max_element(v.begin(), v.end());
+  float m = 0;
+  for (float x : v) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+// min / max / abs_max are reduced in place with vector lanes: bit-identical to the sequential
+// definition, including signed zeros (the first zero wins), NaN (only a leading NaN counts) and
+// per-channel slices that are not contiguous (channel axis 2 of 4).
+TEST(StatisticsTest, InPlaceExtremesEqualSequentialDefinitionBitForBit) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-3.f, 3.f);
+  for (const auto& [shape, axis] : std::vector<std::pair<std::vector<int64_t>, int>>{
+           {{3, 5, 37}, 1}, {{2, 3, 4, 21}, 2}, {{2, 4, 16, 16}, 1}, {{1, 1, 3}, 1}}) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    for (int variant = 0; variant < 4; ++variant) {
+      std::vector<float> d(n);
+      for (float& x : d) x = u(rng);
+      if (variant >= 1) {  // ReLU-like: many zeros of both signs, min is a zero
+        for (size_t i = 0; i < d.size(); ++i) {
+          if (d[i] < 0) d[i] = (i % 3 == 0) ? -0.0f : 0.0f;
+        }
+      }
+      if (variant == 2) d[d.size() / 2] = NAN;  // NaN inside: ignored
+      if (variant == 3) d[0] = NAN;             // NaN first: the result for its slice
+      for (StatType type : {StatType::kMin, StatType::kMax, StatType::kAbsMax}) {
+        for (bool per_channel : {false, true}) {
+          ReductionSpec spec;
+          spec.type = type;
+          spec.per_channel = per_channel;
+          spec.channel_axis = axis;
+          auto got = ReducePerSample(d, shape, spec);
+          ASSERT_TRUE(got.ok()) << got.status().message();
+          const int64_t channels = per_channel ? shape[axis] : 1;
+          std::vector<int64_t> flat = {shape[0], 1, n / shape[0]};
+          for (int64_t r = 0; r < shape[0]; ++r) {
+            for (int64_t c = 0; c < channels; ++c) {
+              const float want = per_channel ? NaiveReduce(d, shape, axis, r, c, type)
+                                             : NaiveReduce(d, flat, 1, r, 0, type);
+              const float g = got->data[r * channels + c];
+              uint32_t gb, wb;
+              std::memcpy(&gb, &g, 4);
+              std::memcpy(&wb, &want, 4);
+              EXPECT_EQ(gb, wb) << "variant " << variant << " type " << StatTypeName(type)
+                                << " per_channel " << per_channel << " r " << r << " c " << c
+                                << ": " << g << " vs " << want;
+            }
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(StatisticsTest, RejectsBadInput) {
