@@ -15,6 +15,7 @@
 
 #include <gflags/gflags.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -150,12 +151,21 @@ int Quantize(int argc, char** argv) {
     std::printf("%s\n", io::MessageToJson(config).c_str());
     return kExitOk;
   }
-  if (FLAGS_output_format != "ir") {
-    return Fail(kExitUsage, "--output-format " + FLAGS_output_format +
-                                ": only 'ir' is available in this version (ONNX QDQ export is "
-                                "not implemented yet)");
-  }
   stages::QuantizeOptions opts;
+  if (FLAGS_output_format == "onnx") {
+    const std::filesystem::path model = config.model().model();
+    std::string ext = model.extension().string();
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ext != ".onnx") {
+      return Fail(kExitUsage,
+                  "--output-format onnx needs an ONNX input model (-m M.onnx or "
+                  "model.model in the config); got '" +
+                      model.string() + "'");
+    }
+    opts.output_format = stages::OutputFormat::kOnnx;
+  } else if (FLAGS_output_format != "ir") {
+    return Fail(kExitUsage, "--output-format " + FLAGS_output_format + ": expected ir or onnx");
+  }
   if (!FLAGS_output_dir.empty()) opts.output_dir = FLAGS_output_dir;
   opts.direct_dump = FLAGS_direct_dump;
   opts.keep_uncompressed_weights = FLAGS_keep_uncompressed_weights;

@@ -1,6 +1,7 @@
 #include "stages/quantize_pipeline.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -11,6 +12,7 @@
 #include "io/ir/ir_writer.h"
 #include "io/json.h"
 #include "io/model/model_io.h"
+#include "io/onnx/qdq_writer.h"
 #include "quant/algorithms.h"
 #include "quant/compress_weights.h"
 #include "quant/placement.h"
@@ -43,12 +45,20 @@ std::string Timestamp() {
   return buf;
 }
 
-std::filesystem::path OutputXml(const QuantizeOptions& o, const RunOptions& run) {
-  if (!o.output_xml.empty()) return o.output_xml;
+std::filesystem::path OutputModel(const QuantizeOptions& o, const RunOptions& run) {
+  if (!o.output_model.empty()) return o.output_model;
   const std::string algo = run.algorithms.empty() ? "quantized" : run.algorithms[0];
-  if (o.direct_dump) return o.output_dir / "optimized" / (run.model_name + ".xml");
-  return o.output_dir / (run.model_name + "_" + algo) / Timestamp() / "optimized" /
-         (run.model_name + ".xml");
+  const std::string file =
+      run.model_name + (o.output_format == OutputFormat::kOnnx ? ".onnx" : ".xml");
+  if (o.direct_dump) return o.output_dir / "optimized" / file;
+  return o.output_dir / (run.model_name + "_" + algo) / Timestamp() / "optimized" / file;
+}
+
+bool IsOnnxPath(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return ext == ".onnx";
 }
 
 }  // namespace
@@ -62,6 +72,12 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
   auto t = Clock::now();
   PTQ_ASSIGN_OR_RETURN(std::unique_ptr<RunOptions> run, MakeRunOptions(config));
   report.model_name = run->model_name;
+  const bool onnx_out = options.output_format == OutputFormat::kOnnx;
+  report.output_format = onnx_out ? "onnx" : "ir";
+  if (onnx_out && !IsOnnxPath(run->model)) {
+    return Status::Error("ONNX QDQ output needs an ONNX input model (model.model is '" +
+                         run->model.string() + "'); write OpenVINO IR instead");
+  }
 
   io::ModelReadOptions read;
   read.weights = run->weights;
@@ -136,14 +152,29 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
 
   t = Clock::now();
   kind = RunFailure::kOutput;
-  report.output_xml = OutputXml(options, *run);
+  report.output_model = OutputModel(options, *run);
   std::error_code ec;
-  std::filesystem::create_directories(report.output_xml.parent_path(), ec);
+  std::filesystem::create_directories(report.output_model.parent_path(), ec);
   if (ec) {
     return Status::Error("cannot create output directory " +
-                         report.output_xml.parent_path().string() + ": " + ec.message());
+                         report.output_model.parent_path().string() + ": " + ec.message());
   }
-  PTQ_RETURN_IF_ERROR(io::WriteIr(out, report.output_xml));
+  if (onnx_out) {
+    // The QDQ writer maps the FakeQuantize graph (FP32 weights + FQ, before compression) back
+    // onto the original ONNX file.
+    io::QdqWriterOptions wo;
+    wo.import_options.input_shapes = read.input_shapes;
+    wo.import_options.frozen_inputs = read.frozen_inputs;
+    PTQ_ASSIGN_OR_RETURN(io::QdqExportSummary qdq,
+                         io::WriteQdqOnnx(run->model, g, plan, report.output_model, wo));
+    report.written_files.push_back(report.output_model);
+    report.export_notes = std::move(qdq.notes);
+  } else {
+    PTQ_RETURN_IF_ERROR(io::WriteIr(out, report.output_model));
+    report.written_files.push_back(report.output_model);
+    report.written_files.push_back(
+        std::filesystem::path(report.output_model).replace_extension(".bin"));
+  }
   report.seconds.emplace_back("write", Since(t));
 
   if (options.evaluate) {
@@ -188,7 +219,14 @@ std::string RunReportToJson(const RunReport& r) {
   using io::JsonValue;
   std::vector<JsonValue::Member> top;
   top.emplace_back("model_name", JsonValue::String(r.model_name));
-  top.emplace_back("output_xml", JsonValue::String(r.output_xml.string()));
+  top.emplace_back("output_model", JsonValue::String(r.output_model.string()));
+  top.emplace_back("output_format", JsonValue::String(r.output_format));
+  std::vector<JsonValue> files;
+  for (const auto& f : r.written_files) files.push_back(JsonValue::String(f.string()));
+  top.emplace_back("written_files", JsonValue::Array(std::move(files)));
+  std::vector<JsonValue> notes;
+  for (const std::string& n : r.export_notes) notes.push_back(JsonValue::String(n));
+  top.emplace_back("export_notes", JsonValue::Array(std::move(notes)));
   top.emplace_back("calibration_samples",
                    JsonValue::Integer(static_cast<int64_t>(r.calibration_samples)));
   top.emplace_back("skipped_samples", JsonValue::Integer(static_cast<int64_t>(r.skipped_samples)));
@@ -260,7 +298,11 @@ std::string RunReportSummary(const RunReport& r) {
     std::snprintf(t, sizeof(t), " %s %.2fs;", stage.c_str(), s);
     os << t;
   }
-  os << "\noutput: " << r.output_xml.string() << "\n";
+  os << "\n";
+  for (const std::string& n : r.export_notes) os << "note: " << n << "\n";
+  os << "output:";
+  for (const auto& f : r.written_files) os << " " << f.string();
+  os << "\n";
   return os.str();
 }
 

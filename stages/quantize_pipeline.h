@@ -3,10 +3,13 @@
 //   run config ──MakeRunOptions──► model (ReadModel) ─► calibration dataset ─► FlowEngine
 //     ─► PlaceFakeQuantize ─► the configured algorithms (DefaultQuantization, ...) through the
 //        engine's statistics passes ─► compress weights (unless kept as FP32 + FQ)
-//     ─► write the IR atomically ─► [evaluate FP32 and INT8 on the metrics] ─► RunReport
+//     ─► write the model atomically: OpenVINO IR v11 (.xml + .bin), or for an ONNX input model
+//        and OutputFormat::kOnnx the original ONNX graph with QuantizeLinear/DequantizeLinear
+//        pairs (io/onnx/qdq_writer.h, built from the FakeQuantize graph before compression)
+//     ─► [evaluate FP32 and INT8 on the metrics] ─► RunReport
 //
-// The output IR is a pure function of the model, the config and the dataset: the same bytes at
-// any thread count, resumed or not (the flow graph's determinism contract).
+// The output model is a pure function of the model, the config and the dataset: the same bytes
+// at any thread count, resumed or not (the flow graph's determinism contract).
 //
 // Ownership: plain values in and out. Thread-safety: one run per call; runs are independent.
 #pragma once
@@ -23,13 +26,19 @@
 
 namespace ptqflow::stages {
 
+enum class OutputFormat {
+  kIr,    // OpenVINO IR v11: <name>.xml + <name>.bin
+  kOnnx,  // ONNX QDQ: <name>.onnx (the input model must be ONNX)
+};
+
 struct QuantizeOptions {
-  // Where the IR goes: `output_xml` when set, else POT's layout under output_dir
+  // Where the model goes: `output_model` when set, else POT's layout under output_dir
   // (<output_dir>/<model_name>_<algorithm>/<YYYY-MM-DD_HH-MM-SS>/optimized/<model_name>.xml, or
-  // <output_dir>/optimized/<model_name>.xml with direct_dump).
+  // <output_dir>/optimized/<model_name>.xml with direct_dump; .onnx for OutputFormat::kOnnx).
   std::filesystem::path output_dir = "results";
   bool direct_dump = false;
-  std::filesystem::path output_xml;
+  std::filesystem::path output_model;
+  OutputFormat output_format = OutputFormat::kIr;
   bool keep_uncompressed_weights = false;  // FQ on FP32 weights instead of int8 + decompression
   bool evaluate = false;                   // FP32 vs INT8 on engine.metrics
   size_t eval_subset_size = 0;             // 0 = the whole dataset
@@ -55,7 +64,11 @@ struct MetricRow {
 };
 
 struct RunReport {
-  std::filesystem::path output_xml;
+  std::filesystem::path output_model;  // the .xml (IR) or .onnx (QDQ) written
+  std::string output_format;           // "ir" | "onnx"
+  // Every file the run wrote, in writing order (the model's .xml and .bin, or the .onnx).
+  std::vector<std::filesystem::path> written_files;
+  std::vector<std::string> export_notes;  // QDQ export: rounded zero points and the like
   std::string model_name;
   size_t calibration_samples = 0;
   size_t skipped_samples = 0;
