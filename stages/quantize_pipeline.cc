@@ -7,6 +7,8 @@
 #include <ctime>
 #include <sstream>
 
+#include <glog/logging.h>
+
 #include "graph/ops/shape_inference.h"
 #include "io/config/dataset_config.h"
 #include "io/ir/ir_writer.h"
@@ -92,6 +94,7 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
   kind = RunFailure::kModel;
   PTQ_ASSIGN_OR_RETURN(graph::Graph fp32, io::ReadModel(run->model, read));
   report.seconds.emplace_back("read model", Since(t));
+  LOG(INFO) << "read " << run->model.string() << ": " << fp32.LiveNodes().size() << " layers";
 
   t = Clock::now();
   kind = RunFailure::kData;
@@ -100,13 +103,20 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
   eopts.selection = run->selection;
   FlowEngine engine(dataset, eopts);
   report.calibration_samples = engine.num_samples();
+  report.sessions = engine.workers();
+  report.threads_per_session = engine.intra_op_threads();
   report.seconds.emplace_back("open dataset", Since(t));
+  LOG(INFO) << "calibration data: " << engine.num_samples() << " of " << dataset->size()
+            << " samples; " << engine.workers() << " sessions x " << engine.intra_op_threads()
+            << " threads";
 
   t = Clock::now();
   graph::Graph g = fp32;
   kind = RunFailure::kModel;
   PTQ_ASSIGN_OR_RETURN(quant::QuantizationPlan plan, quant::PlaceFakeQuantize(&g, run->placement));
   report.seconds.emplace_back("placement", Since(t));
+  LOG(INFO) << "placed " << plan.fqs.size() << " FakeQuantize; running";
+  for (const std::string& a : run->algorithms) LOG(INFO) << "  " << a;
 
   t = Clock::now();
   PTQ_ASSIGN_OR_RETURN(
@@ -132,6 +142,9 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
         s.output_high_max = *std::max_element(p.output_high.begin(), p.output_high.end());
       }
     }
+    VLOG(1) << s.name << ": " << s.role << ", " << s.mode << ", " << s.granularity << ", levels "
+            << s.levels << ", input [" << s.input_low_min << ", " << s.input_high_max
+            << "], output [" << s.output_low_min << ", " << s.output_high_max << "]";
     report.fqs.push_back(std::move(s));
   }
   for (const quant::BiasCorrectionEntry& b : qr.biases) {
@@ -176,6 +189,7 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
         std::filesystem::path(report.output_model).replace_extension(".bin"));
   }
   report.seconds.emplace_back("write", Since(t));
+  for (const auto& f : report.written_files) LOG(INFO) << "wrote " << f.string();
 
   if (options.evaluate) {
     if (run->metrics.empty()) {
@@ -198,6 +212,7 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
     EvaluationOptions ev;
     ev.selection.subset_size = options.eval_subset_size;
     ev.workers = options.engine.workers;
+    ev.intra_op_threads = options.engine.intra_op_threads;
     ev.skip_bad_samples = options.engine.skip_bad_samples;
     ev.progress = options.engine.progress;
     ev.name = "FP32 evaluation";
@@ -230,6 +245,9 @@ std::string RunReportToJson(const RunReport& r) {
   top.emplace_back("calibration_samples",
                    JsonValue::Integer(static_cast<int64_t>(r.calibration_samples)));
   top.emplace_back("skipped_samples", JsonValue::Integer(static_cast<int64_t>(r.skipped_samples)));
+  top.emplace_back("threads",
+                   JsonValue::Object({{"sessions", JsonValue::Integer(r.sessions)},
+                                      {"per_session", JsonValue::Integer(r.threads_per_session)}}));
   std::vector<JsonValue> fqs;
   for (const FqSummary& f : r.fqs) {
     fqs.push_back(JsonValue::Object({

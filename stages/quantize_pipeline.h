@@ -72,6 +72,7 @@ struct RunReport {
   std::string model_name;
   size_t calibration_samples = 0;
   size_t skipped_samples = 0;
+  int sessions = 0, threads_per_session = 0;  // the statistics engine's resolved threads
   std::vector<FqSummary> fqs;
   int compressed_weights = 0;
   std::vector<std::string> bias_corrections;  // "<op>: applied|skipped (reason)"
