@@ -58,6 +58,9 @@ DEFINE_bool(progress_bar, false,
             "quantize: progress bar on stderr (default: a bar on a terminal, "
             "else log lines)");
 DEFINE_bool(stream_output, false, "quantize: progress as log lines, never a bar (POT)");
+DEFINE_uint64(sqnr_samples, 8,
+              "quantize: calibration samples the per-layer SQNR (INT8 vs FP32, in the report) is "
+              "measured on (0 = skip)");
 DEFINE_uint64(eval_subset_size, 0, "quantize: evaluate on the first N samples (0 = all)");
 
 DECLARE_string(model);
@@ -194,6 +197,7 @@ int Quantize(int argc, char** argv) {
   opts.keep_uncompressed_weights = FLAGS_keep_uncompressed_weights;
   opts.evaluate = FLAGS_evaluate;
   opts.eval_subset_size = FLAGS_eval_subset_size;
+  opts.sqnr_samples = FLAGS_sqnr_samples;
   stages::FlowEngineOptions& e = opts.engine;
   // --threads is the run's total: sessions x threads per session. --workers and
   // --intra-op-threads set either part explicitly.

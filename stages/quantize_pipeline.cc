@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <sstream>
@@ -63,6 +64,23 @@ bool IsOnnxPath(const std::filesystem::path& p) {
   return ext == ".onnx";
 }
 
+// The algorithms' wall time includes the engine's statistics passes: report those as their own
+// "statistics" stage just before "algorithms", and the rest as "algorithms".
+void SplitStatisticsTime(double statistics, std::vector<std::pair<std::string, double>>* seconds) {
+  for (size_t i = 0; i < seconds->size(); ++i) {
+    if ((*seconds)[i].first != "algorithms") continue;
+    (*seconds)[i].second = std::max(0.0, (*seconds)[i].second - statistics);
+    seconds->insert(seconds->begin() + static_cast<std::ptrdiff_t>(i), {"statistics", statistics});
+    return;
+  }
+}
+
+// JSON has no infinities: +/-inf SQNR (identical / all-zero FP32 values) are written as strings.
+io::JsonValue DbValue(double db) {
+  if (std::isinf(db)) return io::JsonValue::String(db > 0 ? "inf" : "-inf");
+  return io::JsonValue::Number(db);
+}
+
 }  // namespace
 
 Result<RunReport> RunQuantization(const proto::RunConfig& config, const QuantizeOptions& options,
@@ -93,7 +111,7 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
   }
   kind = RunFailure::kModel;
   PTQ_ASSIGN_OR_RETURN(graph::Graph fp32, io::ReadModel(run->model, read));
-  report.seconds.emplace_back("read model", Since(t));
+  report.seconds.emplace_back("load model", Since(t));
   LOG(INFO) << "read " << run->model.string() << ": " << fp32.LiveNodes().size() << " layers";
 
   t = Clock::now();
@@ -105,7 +123,7 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
   report.calibration_samples = engine.num_samples();
   report.sessions = engine.workers();
   report.threads_per_session = engine.intra_op_threads();
-  report.seconds.emplace_back("open dataset", Since(t));
+  report.seconds.emplace_back("load dataset", Since(t));
   LOG(INFO) << "calibration data: " << engine.num_samples() << " of " << dataset->size()
             << " samples; " << engine.workers() << " sessions x " << engine.intra_op_threads()
             << " threads";
@@ -151,6 +169,28 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
     report.bias_corrections.push_back(
         b.op_name + ": " + (b.applied ? "applied" : "skipped") +
         (b.skipped_reason.empty() ? "" : " (" + b.skipped_reason + ")"));
+  }
+
+  SplitStatisticsTime(engine.seconds(), &report.seconds);
+
+  if (options.sqnr_samples > 0) {
+    t = Clock::now();
+    kind = RunFailure::kData;
+    const std::vector<size_t>& selection = engine.selection();
+    const std::vector<size_t> samples(
+        selection.begin(), selection.begin() + static_cast<std::ptrdiff_t>(std::min(
+                                                   options.sqnr_samples, selection.size())));
+    const std::vector<graph::NodeId> layers = QuantizedLayers(plan);
+    LayerSqnrOptions lo;
+    lo.threads = engine.workers() * engine.intra_op_threads();
+    PTQ_ASSIGN_OR_RETURN(report.layer_sqnr,
+                         ComputeLayerSqnr(fp32, g, layers, *dataset, samples, lo));
+    report.sqnr_samples = samples.size();
+    for (const LayerSqnr& l : report.layer_sqnr) {
+      VLOG(1) << "SQNR " << l.name << " (" << l.type << "): " << l.sqnr_db << " dB";
+    }
+    report.seconds.emplace_back("layer sqnr", Since(t));
+    kind = RunFailure::kModel;
   }
 
   graph::Graph out = g;
@@ -224,7 +264,7 @@ Result<RunReport> RunQuantization(const proto::RunConfig& config, const Quantize
           {metrics[i]->name(), metrics[i]->higher_is_better(), f.values[i], q.values[i]});
     }
     report.eval_samples = q.positions.size();
-    report.seconds.emplace_back("evaluate", Since(t));
+    report.seconds.emplace_back("evaluation", Since(t));
   }
   kind = RunFailure::kNone;
   return report;
@@ -277,6 +317,18 @@ std::string RunReportToJson(const RunReport& r) {
   }
   top.emplace_back("metrics", JsonValue::Array(std::move(metrics)));
   top.emplace_back("eval_samples", JsonValue::Integer(static_cast<int64_t>(r.eval_samples)));
+  std::vector<JsonValue> layers;
+  for (const LayerSqnr& l : r.layer_sqnr) {
+    layers.push_back(JsonValue::Object({{"name", JsonValue::String(l.name)},
+                                        {"id", JsonValue::Integer(l.id)},
+                                        {"type", JsonValue::String(l.type)},
+                                        {"measured_at", JsonValue::String(l.measured)},
+                                        {"sqnr_db", DbValue(l.sqnr_db)}}));
+  }
+  top.emplace_back(
+      "layer_sqnr",
+      JsonValue::Object({{"samples", JsonValue::Integer(static_cast<int64_t>(r.sqnr_samples))},
+                         {"layers", JsonValue::Array(std::move(layers))}}));
   std::vector<JsonValue::Member> secs;
   for (const auto& [stage, s] : r.seconds) secs.emplace_back(stage, JsonValue::Number(s));
   top.emplace_back("seconds", JsonValue::Object(std::move(secs)));
@@ -305,6 +357,26 @@ std::string RunReportSummary(const RunReport& r) {
       os << line;
     }
     os << "(" << r.eval_samples << " evaluation samples)\n";
+  }
+  if (!r.layer_sqnr.empty()) {
+    // The three worst layers and the median, short.
+    std::vector<const LayerSqnr*> sorted;
+    for (const LayerSqnr& l : r.layer_sqnr) sorted.push_back(&l);
+    std::stable_sort(sorted.begin(), sorted.end(), [](const LayerSqnr* a, const LayerSqnr* b) {
+      return a->sqnr_db < b->sqnr_db;
+    });
+    auto db = [](double v) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.1f dB", v);
+      return std::string(buf);
+    };
+    os << "layer SQNR INT8 vs FP32 (" << sorted.size() << " layers, " << r.sqnr_samples
+       << " samples): median " << db(sorted[sorted.size() / 2]->sqnr_db) << "; lowest:";
+    for (size_t i = 0; i < std::min<size_t>(3, sorted.size()); ++i) {
+      os << " " << db(sorted[i]->sqnr_db) << " " << sorted[i]->name << " (" << sorted[i]->type
+         << ");";
+    }
+    os << "\n";
   }
   char sizes[128];
   std::snprintf(sizes, sizeof(sizes), "weights: %.2f MB FP32 -> %.2f MB\n",

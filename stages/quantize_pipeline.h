@@ -23,6 +23,7 @@
 #include "proto/run_config.pb.h"
 #include "stages/evaluator.h"
 #include "stages/flow_engine.h"
+#include "stages/layer_sqnr.h"
 
 namespace ptqflow::stages {
 
@@ -41,7 +42,10 @@ struct QuantizeOptions {
   OutputFormat output_format = OutputFormat::kIr;
   bool keep_uncompressed_weights = false;  // FQ on FP32 weights instead of int8 + decompression
   bool evaluate = false;                   // FP32 vs INT8 on engine.metrics
-  size_t eval_subset_size = 0;             // 0 = the whole dataset
+  // Per-layer SQNR of the quantized model vs FP32 (stages/layer_sqnr.h) on the first
+  // `sqnr_samples` calibration samples; 0 = not measured.
+  size_t sqnr_samples = 8;
+  size_t eval_subset_size = 0;  // 0 = the whole dataset
   // Statistics engine settings (selection comes from the config; checkpoint/resume, threads,
   // progress from here).
   FlowEngineOptions engine;
@@ -78,7 +82,12 @@ struct RunReport {
   std::vector<std::string> bias_corrections;  // "<op>: applied|skipped (reason)"
   std::vector<MetricRow> metrics;             // when evaluated
   size_t eval_samples = 0;
-  // Wall time per stage, in run order: "read model", "placement", "algorithms", "write", ...
+  // Per quantized layer (the ops reading a FakeQuantize output), in graph order.
+  std::vector<LayerSqnr> layer_sqnr;
+  size_t sqnr_samples = 0;  // samples the layer SQNR was measured on
+  // Wall time per stage, in run order: "load model", "load dataset", "placement", "statistics"
+  // (the engine's passes), "algorithms" (the rest of the algorithms' time), "layer sqnr",
+  // "compress weights", "write", "evaluation".
   std::vector<std::pair<std::string, double>> seconds;
   int64_t fp32_weight_bytes = 0, int8_weight_bytes = 0;  // constants of the two models
 };

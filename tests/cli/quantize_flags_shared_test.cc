@@ -164,6 +164,56 @@ TEST(QuantizeFlagsSharedTest, ThreadsSplitIntoSessionsWithIdenticalOutput) {
   }
 }
 
+TEST(QuantizeFlagsSharedTest, ReportHasFqRangesLayerSqnrAndStageTimes) {
+  ASSERT_TRUE(fs::exists(kFmnist)) << "install dataset-fashion-mnist";
+  const fs::path dir = TempDir();
+  std::string out;
+  ASSERT_EQ(RunCommand(Quick("-d --output-dir '" + dir.string() + "' --sqnr-samples 4 --report '" +
+                             (dir / "r.json").string() + "'"),
+                       &out),
+            0)
+      << out;
+  const io::JsonValue r = Report(dir / "r.json");
+  // Per FQ: range, levels, mode. fmnist_cnn: 6 weight FQs (5 Conv + MatMul), 7 activation FQs.
+  const io::JsonValue* fqs = r.Find("fake_quantize");
+  ASSERT_TRUE(fqs && fqs->is_array()) << out;
+  EXPECT_EQ(fqs->items().size(), 13u);
+  for (const io::JsonValue& fq : fqs->items()) {
+    EXPECT_LT(fq.Find("input_low")->number(), fq.Find("input_high")->number());
+    EXPECT_TRUE(fq.Find("levels")->integer() == 255 || fq.Find("levels")->integer() == 256);
+    EXPECT_EQ(fq.Find("mode")->str(), "symmetric");
+  }
+  // Per quantized layer (5 Conv, the MatMul, the pooling reading the last activation FQ): SQNR
+  // of an 8-bit model, finite and far from both 0 dB and lossless.
+  const io::JsonValue* sqnr = r.Find("layer_sqnr");
+  ASSERT_TRUE(sqnr != nullptr) << out;
+  EXPECT_EQ(sqnr->Find("samples")->integer(), 4);
+  ASSERT_EQ(sqnr->Find("layers")->items().size(), 7u);
+  for (const io::JsonValue& l : sqnr->Find("layers")->items()) {
+    ASSERT_TRUE(l.Find("sqnr_db")->is_number()) << l.Find("name")->str();
+    EXPECT_GT(l.Find("sqnr_db")->number(), 10.0) << l.Find("name")->str();
+    EXPECT_LT(l.Find("sqnr_db")->number(), 60.0) << l.Find("name")->str();
+  }
+  EXPECT_NE(out.find("layer SQNR INT8 vs FP32 (7 layers, 4 samples)"), std::string::npos) << out;
+  // Wall time per stage.
+  const io::JsonValue* secs = r.Find("seconds");
+  ASSERT_TRUE(secs && secs->is_object()) << out;
+  for (const char* stage :
+       {"load model", "load dataset", "statistics", "algorithms", "layer sqnr", "write"}) {
+    ASSERT_TRUE(secs->Find(stage) != nullptr) << stage;
+    EXPECT_GE(secs->Find(stage)->number(), 0.0) << stage;
+  }
+  EXPECT_GT(secs->Find("statistics")->number(), 0.0);
+  // --sqnr-samples 0 skips the measurement.
+  out.clear();
+  ASSERT_EQ(RunCommand(Quick("-d --output-dir '" + dir.string() + "' --sqnr-samples 0 --report '" +
+                             (dir / "r0.json").string() + "'"),
+                       &out),
+            0)
+      << out;
+  EXPECT_TRUE(Report(dir / "r0.json").Find("layer_sqnr")->Find("layers")->items().empty());
+}
+
 TEST(QuantizeFlagsSharedTest, InputShapeFixesTheInputAndErrorsNameIt) {
   ASSERT_TRUE(fs::exists(kFmnist)) << "install dataset-fashion-mnist";
   const fs::path dir = TempDir();
