@@ -75,10 +75,12 @@ void SplitStatisticsTime(double statistics, std::vector<std::pair<std::string, d
   }
 }
 
-// JSON has no infinities: +/-inf SQNR (identical / all-zero FP32 values) are written as strings.
-io::JsonValue DbValue(double db) {
-  if (std::isinf(db)) return io::JsonValue::String(db > 0 ? "inf" : "-inf");
-  return io::JsonValue::Number(db);
+// JSON has no infinities or NaN: +/-inf (an SQNR of identical or all-zero values) and NaN (a
+// metric over no sample) are written as the strings "inf", "-inf", "nan".
+io::JsonValue FiniteOrString(double v) {
+  if (std::isnan(v)) return io::JsonValue::String("nan");
+  if (std::isinf(v)) return io::JsonValue::String(v > 0 ? "inf" : "-inf");
+  return io::JsonValue::Number(v);
 }
 
 }  // namespace
@@ -311,8 +313,8 @@ std::string RunReportToJson(const RunReport& r) {
   for (const MetricRow& m : r.metrics) {
     metrics.push_back(
         JsonValue::Object({{"name", JsonValue::String(m.name)},
-                           {"fp32", JsonValue::Number(m.fp32)},
-                           {"int8", JsonValue::Number(m.int8)},
+                           {"fp32", FiniteOrString(m.fp32)},
+                           {"int8", FiniteOrString(m.int8)},
                            {"higher_is_better", JsonValue::Bool(m.higher_is_better)}}));
   }
   top.emplace_back("metrics", JsonValue::Array(std::move(metrics)));
@@ -323,7 +325,7 @@ std::string RunReportToJson(const RunReport& r) {
                                         {"id", JsonValue::Integer(l.id)},
                                         {"type", JsonValue::String(l.type)},
                                         {"measured_at", JsonValue::String(l.measured)},
-                                        {"sqnr_db", DbValue(l.sqnr_db)}}));
+                                        {"sqnr_db", FiniteOrString(l.sqnr_db)}}));
   }
   top.emplace_back(
       "layer_sqnr",
