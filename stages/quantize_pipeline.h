@@ -82,6 +82,9 @@ struct RunReport {
   std::vector<std::string> bias_corrections;  // "<op>: applied|skipped (reason)"
   std::vector<MetricRow> metrics;             // when evaluated
   size_t eval_samples = 0;
+  // Median inference time per sample in ptqflow's executor during the evaluation (the INT8 model
+  // simulates quantization with FakeQuantize in FP32, so it is not int8-kernel speed).
+  double fp32_latency_ms = 0, int8_latency_ms = 0;
   // Per quantized layer (the ops reading a FakeQuantize output), in graph order.
   std::vector<LayerSqnr> layer_sqnr;
   size_t sqnr_samples = 0;  // samples the layer SQNR was measured on

@@ -131,6 +131,12 @@ TEST(QuantizeOnnxSharedTest, QdqOutputRunsInOrtWithinPointThreeOfSimulatedInt8) 
   const double simulated = 100.0 * metrics->items()[0].Find("int8")->number();
   const double fp32 = 100.0 * metrics->items()[0].Find("fp32")->number();
   EXPECT_EQ(json->Find("eval_samples")->integer(), kEvalImages);
+  // The FP32 / INT8 table also has model size and latency.
+  EXPECT_GT(json->Find("latency_ms")->Find("fp32")->number(), 0.0);
+  EXPECT_GT(json->Find("latency_ms")->Find("int8")->number(), 0.0);
+  EXPECT_GT(json->Find("fp32_weight_bytes")->integer(),
+            3 * json->Find("int8_weight_bytes")->integer());
+  EXPECT_NE(out.find("latency (ms/sample)"), std::string::npos) << out;
 
   const double ort = OrtTop1(onnx, kEvalImages, dir);
   std::printf(
