@@ -1,7 +1,7 @@
-// The configs of samples/configs run once each through the ptqflow process: audio (log-mel
-// spectrogram on Debian's pocketsphinx-testdata speech), text (PP-OCRv4 text-line recognition on
-// ../shared/data/ocr-lines) and image (Fashion-MNIST MobileNetV2 of ../shared/models). Each must
-// succeed, write its model and keep the quality the config's comment promises. The configs'
+// The audio config of samples/configs run once through the ptqflow process: the log-mel
+// spectrogram on Debian's pocketsphinx-testdata speech (needs only the fetched models; the text
+// and image configs need ../shared: sample_configs_shared_test.cc). It must succeed, write its
+// model and keep the quality the config's comment promises. The configs'
 // repository-relative paths (.cache/models/, ../shared/) are redirected to $PTQFLOW_MODELS_DIR
 // and $PTQFLOW_SHARED_DIR; the subset sizes are cut where noted to keep the suite short.
 #include <gtest/gtest.h>
@@ -43,7 +43,9 @@ io::JsonValue RunSample(const std::string& name, const fs::path& dir, const std:
   std::string text = ReadFile(fs::path(PTQFLOW_SOURCE_DIR) / "samples" / "configs" / name);
   EXPECT_FALSE(text.empty()) << name;
   text = ReplaceAll(text, "\".cache/models/", "\"" + ModelsDir().string() + "/");
-  text = ReplaceAll(text, "\"../shared/", "\"" + SharedDir().string() + "/");
+  if (text.find("\"../shared/") != std::string::npos) {
+    text = ReplaceAll(text, "\"../shared/", "\"" + SharedDir().string() + "/");
+  }
   if (stat_subset > 0) {
     text = std::regex_replace(text, std::regex(R"("stat_subset_size": \d+)"),
                               "\"stat_subset_size\": " + std::to_string(stat_subset));
@@ -104,31 +106,6 @@ TEST(SampleConfigsModelsTest, AudioMelSpectrogramOnSpeech) {
   EXPECT_EQ(r.Find("fake_quantize")->items().size(), 3u);
   EXPECT_GT(Get(r, "output_SQNR_dB").int8, 20.0);
   EXPECT_GT(Get(r, "cosine").int8, 0.99);
-}
-
-TEST(SampleConfigsModelsTest, TextPpOcrV4RecognitionOnOcrLines) {
-  ModelPath("ch_PP-OCRv4_rec_infer.onnx");
-  const fs::path dir = TempDir();
-  // 32 calibration lines and 50 evaluated ones instead of 300 and 300.
-  const io::JsonValue r = RunSample("pp_ocrv4_rec.json", dir, "--eval-subset-size 50", 32);
-  ASSERT_TRUE(r.is_object());
-  EXPECT_TRUE(fs::exists(dir / "out" / "optimized" / "ch_PP-OCRv4_rec.xml"));
-  EXPECT_EQ(r.Find("calibration_samples")->integer(), 32);
-  const Metric em = Get(r, "exact_match"), cer = Get(r, "CER");
-  EXPECT_GE(em.fp32, 0.9);
-  EXPECT_GE(em.int8, 0.8);
-  EXPECT_LT(cer.int8, 0.02);
-}
-
-TEST(SampleConfigsModelsTest, ImageFmnistMobileNetV2) {
-  ASSERT_TRUE(fs::exists("/usr/share/datasets/fashion-mnist")) << "install dataset-fashion-mnist";
-  const fs::path dir = TempDir();
-  const io::JsonValue r = RunSample("fmnist_mobilenetv2.json", dir, "--eval-subset-size 1000");
-  ASSERT_TRUE(r.is_object());
-  EXPECT_TRUE(fs::exists(dir / "out" / "optimized" / "fmnist_mobilenetv2.xml"));
-  const Metric top1 = Get(r, "top1");
-  EXPECT_GT(top1.fp32, 0.8);
-  EXPECT_LT(std::abs(top1.int8 - top1.fp32), 0.01);
 }
 
 }  // namespace
