@@ -26,21 +26,33 @@
 
 DECLARE_string(model);
 DECLARE_string(output);
-DEFINE_string(data_type, "", "calibrate: dataset loader: idx | image");
-DEFINE_string(data_source, "", "calibrate: dataset file, folder or glob");
+DEFINE_string(data_type, "",
+              "dataset loader: quantize (with -q): idx | image | audio | text | tensor; "
+              "calibrate: idx | image");
+DEFINE_string(data_source, "", "dataset file, folder or glob (quantize with -q, calibrate)");
 DEFINE_string(data_option, "",
-              "calibrate: loader options key=value,... (idx: labels, normalize, mean, std, "
-              "border; image: height, width, mean, scale, rgb)");
-DEFINE_int32(workers, 0, "calibrate: concurrent inference sessions (0 = cores)");
-DEFINE_int32(in_flight, 0, "calibrate: samples in flight in the pipeline (0 = 2 x workers)");
-DEFINE_int32(intra_op_threads, 0, "calibrate: threads per session (0 = cores / workers)");
-DEFINE_uint64(checkpoint_every, 0, "calibrate: checkpoint every N samples (0 = only on signal)");
-DEFINE_string(checkpoint, "", "calibrate: checkpoint file (default: <output>.ckpt)");
-DEFINE_bool(resume, false, "calibrate: continue from the checkpoint file when it exists");
+              "loader options key=value,...; quantize: any field of the loader's config "
+              "(proto/dataset.proto), lists as k=[a,b]; calibrate: idx: labels, normalize, mean, "
+              "std, border; image: height, width, mean, scale, rgb");
+DEFINE_int32(workers, 0,
+             "quantize, calibrate: concurrent inference sessions (0 = --threads, else cores)");
+DEFINE_int32(in_flight, 0,
+             "quantize, calibrate: samples in flight in the pipeline (0 = 2 x workers)");
+DEFINE_int32(intra_op_threads, 0,
+             "quantize, calibrate: threads per session (0 = --threads / workers, at least 1)");
+DEFINE_uint64(checkpoint_every, 0,
+              "quantize, calibrate: write the statistics checkpoint every N samples (0 = only "
+              "when stopped by SIGINT/SIGTERM)");
+DEFINE_string(checkpoint, "",
+              "quantize, calibrate: checkpoint file (default: quantize <output-dir>/ptqflow.ckpt, "
+              "calibrate <output>.ckpt)");
+DEFINE_bool(resume, false, "quantize, calibrate: continue from the checkpoint file when it exists");
 DEFINE_uint64(subset_size, 300, "calibrate: samples to use (POT's stat_subset_size; 0 = all)");
 DEFINE_bool(shuffle, false, "calibrate: shuffle the dataset before taking subset-size samples");
 DEFINE_uint64(seed, 0, "calibrate: shuffle seed");
-DEFINE_bool(skip_bad_samples, false, "calibrate: skip unreadable samples instead of failing");
+DEFINE_bool(skip_bad_samples, false,
+            "quantize, calibrate: skip unreadable samples (counted in the report) instead of "
+            "failing");
 DEFINE_string(progress, "auto", "calibrate: progress output: auto | bar | log | none");
 DEFINE_uint64(testing_kill_after, 0,
               "calibrate (testing): raise SIGKILL after this many merged samples");

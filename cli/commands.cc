@@ -1,7 +1,10 @@
 #include "cli/commands.h"
 
 #include <gflags/gflags.h>
+#include <glog/logging.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -16,16 +19,26 @@
 #include "io/ir/ir_writer.h"
 #include "io/model/model_io.h"
 
-DEFINE_string(output, "", "convert: output IR .xml path (the .bin is written beside it)");
-DEFINE_string(input_shape, "", "fix model input shapes, e.g. 'x[1,3,48,320]' or 'a[1,16],b[1,?]'");
+DEFINE_string(output, "",
+              "convert: output IR .xml path (the .bin is written beside it); calibrate: output "
+              "statistics .json");
+DEFINE_string(input_shape, "",
+              "fix model input shapes, e.g. 'x[1,3,48,320]' or 'a[1,16],b[1,?]' (quantize with "
+              "-q; with -c use model.input_shape)");
 DEFINE_string(freeze_input, "",
               "ONNX: replace inputs by constants, e.g. 'sr=16000' (integer -> i64, else f32)");
 DEFINE_string(weights, "", "IR weights file (default: the model path with .bin)");
-DEFINE_string(model, "", "infer: model path (.xml or .onnx)");
+DEFINE_string(model, "", "model file: OpenVINO IR .xml (+ .bin) or ONNX .onnx");
 DEFINE_string(input, "",
               "infer: model inputs as name=file.npy; repeat the flag or separate with commas");
-DEFINE_string(output_dir, "", "infer: directory for the output .npy files");
-DEFINE_int32(threads, 0, "intra-op threads per inference (0 = all cores)");
+DEFINE_string(output_dir, "",
+              "quantize: root of POT's output layout (default ./results); infer: directory for "
+              "the output .npy files");
+DEFINE_int32(threads, 0,
+             "threads in total (0 = all cores); quantize: calibration and evaluation sessions x "
+             "threads per session (--workers / --intra-op-threads split them)");
+DEFINE_string(log_level, "INFO",
+              "log verbosity (POT): DEBUG | INFO | WARNING | ERROR | CRITICAL, any case");
 
 namespace ptqflow::cli {
 namespace fs = std::filesystem;
@@ -67,6 +80,10 @@ int Convert(int argc, char** argv) {
   if (!opts.ok()) return Fail(opts.status());
   auto g = io::ReadModel(argv[2], *opts);
   if (!g.ok()) return Fail(g.status());
+  const fs::path dir = fs::path(FLAGS_output).parent_path();
+  std::error_code ec;
+  if (!dir.empty()) fs::create_directories(dir, ec);
+  if (ec) return Fail(Status::Error("cannot create " + dir.string() + ": " + ec.message()));
   Status st = io::WriteIr(*g, FLAGS_output);
   if (!st.ok()) return Fail(st);
   std::printf("wrote %s\n", FLAGS_output.c_str());
@@ -137,7 +154,100 @@ int Infer(int argc, char**) {
   return kExitOk;
 }
 
+// POT's short options and the long flags they stand for.
+constexpr std::pair<const char*, const char*> kShortFlags[] = {
+    {"-c", "--config"}, {"-q", "--quantize"}, {"-m", "--model"},      {"-w", "--weights"},
+    {"-n", "--name"},   {"-e", "--evaluate"}, {"-d", "--direct_dump"}};
+
+std::string Dashed(std::string name) {
+  for (char& c : name) {
+    if (c == '_') c = '-';
+  }
+  return name;
+}
+
+// Appends `text` wrapped at 100 columns, continuation lines indented by `indent`.
+void AppendWrapped(const std::string& text, size_t column, size_t indent, std::string* out) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t next = text.find(' ', pos);
+    if (next == std::string::npos) next = text.size();
+    const std::string word = text.substr(pos, next - pos);
+    if (column > indent && column + 1 + word.size() > 100) {
+      *out += "\n" + std::string(indent, ' ');
+      column = indent;
+    } else if (column > indent) {
+      *out += ' ';
+      ++column;
+    }
+    *out += word;
+    column += word.size();
+    pos = next + 1;
+  }
+  *out += '\n';
+}
+
 }  // namespace
+
+std::string FlagsHelp() {
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  std::sort(flags.begin(), flags.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::string out;
+  AppendWrapped(
+      "flags (dashes and underscores are equivalent: --output-dir = --output_dir; booleans also "
+      "take --flag=false / --noflag; --helpfull lists gflags' and glog's own flags too):",
+      0, 2, &out);
+  for (const gflags::CommandLineFlagInfo& f : flags) {
+    if (f.filename.find("/cli/") == std::string::npos) continue;
+    if (f.name.rfind("testing_", 0) == 0) continue;
+    std::string head = "  ";
+    for (const auto& [short_name, long_name] : kShortFlags) {
+      if (std::string(long_name) == "--" + f.name) head += std::string(short_name) + ", ";
+    }
+    head += "--" + Dashed(f.name);
+    if (f.type == "string") head += " S";
+    if (f.type == "int32" || f.type == "uint64" || f.type == "int64") head += " N";
+    if (f.type == "double") head += " X";
+    std::string text = f.description;
+    if (f.type != "bool" && !f.default_value.empty() && f.default_value != "0" &&
+        f.default_value != "-1") {
+      text += " [default: " + f.default_value + "]";
+    }
+    out += head;
+    if (head.size() < 30) {
+      out += std::string(30 - head.size(), ' ');
+      AppendWrapped(text, 30, 30, &out);
+    } else {
+      out += "\n" + std::string(30, ' ');
+      AppendWrapped(text, 30, 30, &out);
+    }
+  }
+  return out;
+}
+
+bool ApplyLogLevel(const std::string& level, std::string* error) {
+  std::string l = level;
+  for (char& c : l) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  int min_level = 0, verbose = 0;
+  if (l == "DEBUG") {
+    verbose = 1;
+  } else if (l == "INFO") {
+  } else if (l == "WARNING") {
+    min_level = google::GLOG_WARNING;
+  } else if (l == "ERROR") {
+    min_level = google::GLOG_ERROR;
+  } else if (l == "CRITICAL") {
+    min_level = google::GLOG_FATAL;
+  } else {
+    *error = "--log-level: \"" + level + "\" is not DEBUG, INFO, WARNING, ERROR or CRITICAL";
+    return false;
+  }
+  FLAGS_minloglevel = min_level;
+  FLAGS_v = verbose;
+  return true;
+}
 
 const char* UsageText() {
   return "usage: ptqflow [quantize] -c CONFIG.json [flags]\n"
@@ -145,12 +255,17 @@ const char* UsageText() {
          "               --data-source DIR | --data-type T --data-source S [--data-option "
          "k=v,...])\n"
          "               [-w WEIGHTS] [-n NAME] [--preset performance|mixed] [--max-drop X]\n"
+         "               [--input-shape S] [--freeze-input F]\n"
          "       ptqflow <command> [flags]\n"
          "quantize (POT's command line): insert FakeQuantize with POT's DefaultQuantization and\n"
-         "      write a quantized OpenVINO IR v11 (int8 weights) under --output-dir (./results);\n"
-         "      -e evaluates FP32 and INT8 on the config's metrics; --report R.json; "
-         "--print-config;\n"
-         "      --resume / --checkpoint-every N continue an interrupted statistics pass\n"
+         "      write the quantized model under --output-dir (./results; -d: "
+         "<dir>/optimized/):\n"
+         "      OpenVINO IR v11 with int8 weights, or --output-format onnx (ONNX input only): "
+         "the\n"
+         "      original ONNX graph with QuantizeLinear/DequantizeLinear; -e evaluates FP32 and "
+         "INT8\n"
+         "      on the config's metrics; --report R.json (FQ ranges, per-layer SQNR, times);\n"
+         "      --print-config; --resume / --checkpoint-every N continue an interrupted run\n"
          "commands:\n"
          "  convert MODEL --output OUT.xml [--input-shape S] [--freeze-input F]\n"
          "      read an ONNX (.onnx) or OpenVINO IR (.xml) model, write OpenVINO IR v11\n"
@@ -161,9 +276,14 @@ const char* UsageText() {
          "  calibrate --model M --data-type idx|image --data-source S --output stats.json\n"
          "      [--workers N] [--in-flight K] [--checkpoint-every N] [--resume] [--subset-size N]\n"
          "      collect activation statistics (oneTBB flow graph) and write symmetric ranges\n"
-         "flags are documented by --help; dashes and underscores in flag names are equivalent\n"
-         "exit codes: 0 ok, 1 model or file error, 2 bad usage, 3 config error, 4 data error,\n"
-         "            5 accuracy target not met\n";
+         "exit codes:\n"
+         "  0  success\n"
+         "  1  model or other file error (unreadable or unsupported model, a layer the executor\n"
+         "     cannot run, an output that cannot be written)\n"
+         "  2  bad command line (unknown command, missing or conflicting flags)\n"
+         "  3  invalid config (unknown key, wrong type or value; the message names the key)\n"
+         "  4  data error (dataset or a sample; the message names the sample and its file)\n"
+         "  5  accuracy target not met (AccuracyAwareQuantization)\n";
 }
 
 std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
@@ -173,11 +293,7 @@ std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") flags_done = true;
-    // POT's short options.
-    static const std::pair<const char*, const char*> kShort[] = {
-        {"-c", "--config"}, {"-q", "--quantize"}, {"-m", "--model"},      {"-w", "--weights"},
-        {"-n", "--name"},   {"-e", "--evaluate"}, {"-d", "--direct_dump"}};
-    for (const auto& [short_name, long_name] : kShort) {
+    for (const auto& [short_name, long_name] : kShortFlags) {
       if (!flags_done && a == short_name) a = long_name;
     }
     if (!flags_done && i > 0 && a.size() > 2 && a[0] == '-') {

@@ -14,6 +14,13 @@ inline constexpr int kExitData = 4;      // the dataset or a sample is wrong
 inline constexpr int kExitAccuracy = 5;  // AccuracyAware: the accuracy target was not met
 
 const char* UsageText();
+// Every ptqflow flag (those defined in cli/) with its POT short form, argument, default and
+// description, for --help. Testing-only flags are left out.
+std::string FlagsHelp();
+// Applies POT's --log-level (DEBUG | INFO | WARNING | ERROR | CRITICAL, any case) to glog:
+// DEBUG = minloglevel 0 and VLOG(1) on; INFO = minloglevel 0; WARNING = 1; ERROR = 2;
+// CRITICAL = 3. False (with *error naming the flag and the choices) for another value.
+bool ApplyLogLevel(const std::string& level, std::string* error);
 // Rewrites "--foo-bar[=v]" as "--foo_bar[=v]" (gflags names use underscores); stops at "--".
 std::vector<std::string> NormalizeFlagNames(int argc, char** argv);
 // argv[1] is the subcommand; flags were already parsed out by gflags.

@@ -15,35 +15,53 @@
 
 #include <gflags/gflags.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
 #include "cli/commands.h"
+#include "graph/ops/shape_inference.h"
 #include "io/atomic_file.h"
 #include "io/config/dataset_config.h"
 #include "io/config/proto_json.h"
 #include "io/config/run_config.h"
+#include "io/model/model_io.h"
 #include "stages/quantize_pipeline.h"
 #include "stages/stop_signal.h"
 
-DEFINE_string(config, "", "quantize: POT JSON config (-c)");
-DEFINE_string(quantize, "", "quantize: default | accuracy_aware, POT's templates (-q)");
-DEFINE_string(name, "", "quantize: model name for outputs (-n)");
-DEFINE_string(preset, "", "quantize: performance | mixed (with -q)");
-DEFINE_double(max_drop, -1, "quantize: accuracy_aware maximal drop (with -q accuracy_aware)");
-DEFINE_string(engine, "", "quantize: simplified (images from --data-source, no labels)");
-DEFINE_bool(evaluate, false, "quantize: evaluate FP32 and INT8 on the config's metrics (-e)");
-DEFINE_bool(direct_dump, false, "quantize: write to <output-dir>/optimized (-d)");
+DEFINE_string(config, "",
+              "quantize: POT JSON config (model, engine, compression; comments allowed)");
+DEFINE_string(quantize, "",
+              "quantize: default | accuracy_aware: POT's config templates, filled from -m and the "
+              "data flags");
+DEFINE_string(name, "", "quantize: model name for outputs (default: the model file's stem)");
+DEFINE_string(preset, "", "quantize: performance | mixed (with -q; default performance)");
+DEFINE_double(max_drop, -1, "quantize: maximal metric drop (with -q accuracy_aware)");
+DEFINE_string(engine, "",
+              "quantize: simplified = images of the --data-source folder, resized, no labels");
+DEFINE_bool(evaluate, false, "quantize: evaluate FP32 and INT8 on the config's metrics");
+DEFINE_bool(direct_dump, false,
+            "quantize: write to <output-dir>/optimized/ instead of "
+            "<output-dir>/<name>_<algorithm>/<time>/optimized/");
 DEFINE_bool(keep_uncompressed_weights, false,
-            "quantize: keep FP32 weights with FakeQuantize instead of int8 + decompression");
-DEFINE_string(output_format, "ir", "quantize: ir (OpenVINO IR v11) | onnx (QDQ)");
-DEFINE_string(report, "", "quantize: write a JSON report (ranges, metrics, times) here");
+            "quantize: IR keeps FP32 weights with FakeQuantize instead of int8 + decompression");
+DEFINE_string(output_format, "ir",
+              "quantize: ir (OpenVINO IR v11, .xml + .bin) | onnx (ONNX QDQ .onnx; needs an "
+              "ONNX input model)");
+DEFINE_string(report, "",
+              "quantize: write the JSON report here (FQ ranges, per-layer SQNR, metrics, "
+              "times, files)");
 DEFINE_bool(print_config, false, "quantize: print the effective config as JSON and exit");
-DEFINE_bool(progress_bar, false, "quantize: progress bar on stderr (default: log lines)");
-DEFINE_bool(stream_output, false, "quantize: log lines instead of a progress bar (POT)");
-DEFINE_string(log_level, "INFO", "quantize: CRITICAL | ERROR | WARNING | INFO | DEBUG");
-DEFINE_uint64(eval_subset_size, 0, "quantize: samples to evaluate on (0 = all)");
+DEFINE_bool(progress_bar, false,
+            "quantize: progress bar on stderr (default: a bar on a terminal, "
+            "else log lines)");
+DEFINE_bool(stream_output, false, "quantize: progress as log lines, never a bar (POT)");
+DEFINE_uint64(sqnr_samples, 8,
+              "quantize: calibration samples the per-layer SQNR (INT8 vs FP32, in the report) is "
+              "measured on (0 = skip)");
+DEFINE_uint64(eval_subset_size, 0, "quantize: evaluate on the first N samples (0 = all)");
 
 DECLARE_string(model);
 DECLARE_string(weights);
@@ -56,6 +74,7 @@ DECLARE_string(data_source);
 DECLARE_string(data_option);
 DECLARE_int32(workers);
 DECLARE_int32(in_flight);
+DECLARE_int32(intra_op_threads);
 DECLARE_uint64(checkpoint_every);
 DECLARE_string(checkpoint);
 DECLARE_bool(resume);
@@ -101,8 +120,16 @@ int BuildConfig(proto::RunConfig* config) {
   m->set_model(FLAGS_model);
   m->set_weights(FLAGS_weights);
   m->set_model_name(FLAGS_name);
-  if (!FLAGS_input_shape.empty()) m->add_input_shape(FLAGS_input_shape);
-  if (!FLAGS_freeze_input.empty()) m->add_freeze_input(FLAGS_freeze_input);
+  if (!FLAGS_input_shape.empty()) {
+    auto shapes = graph::ops::ParseInputShapes(FLAGS_input_shape);
+    if (!shapes.ok()) return Fail(kExitUsage, "--input-shape: " + shapes.status().message());
+    m->add_input_shape(FLAGS_input_shape);
+  }
+  if (!FLAGS_freeze_input.empty()) {
+    auto frozen = io::ParseFrozenInputs(FLAGS_freeze_input);
+    if (!frozen.ok()) return Fail(kExitUsage, "--freeze-input: " + frozen.status().message());
+    m->add_freeze_input(FLAGS_freeze_input);
+  }
   proto::AlgorithmParams* p =
       config->mutable_compression()->mutable_algorithms(0)->mutable_params();
   if (!FLAGS_preset.empty()) {
@@ -150,27 +177,51 @@ int Quantize(int argc, char** argv) {
     std::printf("%s\n", io::MessageToJson(config).c_str());
     return kExitOk;
   }
-  if (FLAGS_output_format != "ir") {
-    return Fail(kExitUsage, "--output-format " + FLAGS_output_format +
-                                ": only 'ir' is available in this version (ONNX QDQ export is "
-                                "not implemented yet)");
-  }
   stages::QuantizeOptions opts;
+  if (FLAGS_output_format == "onnx") {
+    const std::filesystem::path model = config.model().model();
+    std::string ext = model.extension().string();
+    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (ext != ".onnx") {
+      return Fail(kExitUsage,
+                  "--output-format onnx needs an ONNX input model (-m M.onnx or "
+                  "model.model in the config); got '" +
+                      model.string() + "'");
+    }
+    opts.output_format = stages::OutputFormat::kOnnx;
+  } else if (FLAGS_output_format != "ir") {
+    return Fail(kExitUsage, "--output-format " + FLAGS_output_format + ": expected ir or onnx");
+  }
   if (!FLAGS_output_dir.empty()) opts.output_dir = FLAGS_output_dir;
   opts.direct_dump = FLAGS_direct_dump;
   opts.keep_uncompressed_weights = FLAGS_keep_uncompressed_weights;
   opts.evaluate = FLAGS_evaluate;
   opts.eval_subset_size = FLAGS_eval_subset_size;
+  opts.sqnr_samples = FLAGS_sqnr_samples;
   stages::FlowEngineOptions& e = opts.engine;
-  e.workers = FLAGS_workers;
+  // --threads is the run's total: sessions x threads per session. --workers and
+  // --intra-op-threads set either part explicitly.
+  e.workers = FLAGS_workers > 0 ? FLAGS_workers : FLAGS_threads;
+  e.intra_op_threads = FLAGS_intra_op_threads;
+  if (e.intra_op_threads <= 0 && FLAGS_threads > 0) {
+    e.intra_op_threads = std::max(1, FLAGS_threads / std::max(1, e.workers));
+  }
   e.in_flight = FLAGS_in_flight;
-  e.intra_op_threads = FLAGS_threads;
   e.skip_bad_samples = FLAGS_skip_bad_samples;
   e.checkpoint_every = FLAGS_checkpoint_every;
   e.resume = FLAGS_resume;
   e.checkpoint_path = FLAGS_checkpoint;
   if (e.checkpoint_path.empty() && (FLAGS_resume || FLAGS_checkpoint_every > 0)) {
     e.checkpoint_path = (std::filesystem::path(opts.output_dir) / "ptqflow.ckpt").string();
+  }
+  if (!e.checkpoint_path.empty()) {
+    const std::filesystem::path dir = std::filesystem::path(e.checkpoint_path).parent_path();
+    std::error_code ec;
+    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return Fail(kExitBadInput,
+                  "cannot create the checkpoint directory " + dir.string() + ": " + ec.message());
+    }
   }
   e.progress = FLAGS_progress_bar    ? stages::ProgressMode::kBar
                : FLAGS_stream_output ? stages::ProgressMode::kLog

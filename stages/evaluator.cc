@@ -4,6 +4,7 @@
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <limits>
@@ -46,6 +47,7 @@ Result<graph::Tensor> MetricOutput(const exec::CompiledModel& plan,
 struct PerSample {
   bool skipped = false;
   std::vector<quant::SampleScore> scores;
+  double run_ms = 0.0;  // Session::Run of the evaluated model
 };
 
 }  // namespace
@@ -101,17 +103,25 @@ Result<EvaluationResult> Evaluate(const graph::Graph& model, const graph::Graph*
     }
     auto run = [&](const graph::Graph& g, PlanCache& cache,
                    std::map<std::string, graph::Tensor>* out,
-                   std::shared_ptr<const exec::CompiledModel>* plan_out) -> Status {
+                   std::shared_ptr<const exec::CompiledModel>* plan_out, double* run_ms) -> Status {
       PTQ_ASSIGN_OR_RETURN(auto inputs, BindInputs(g, sample->inputs));
       PTQ_ASSIGN_OR_RETURN(*plan_out, cache.Get(inputs));
-      return SessionFor(sessions, *plan_out).Run(inputs, out);
+      exec::Session& session = SessionFor(sessions, *plan_out);
+      const auto start = std::chrono::steady_clock::now();
+      Status st = session.Run(inputs, out);
+      if (run_ms != nullptr) {
+        *run_ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
+      }
+      return st;
     };
     std::map<std::string, graph::Tensor> out, ref_out;
     std::shared_ptr<const exec::CompiledModel> plan, ref_plan;
-    Status st = run(model, plans, &out, &plan);
+    Status st = run(model, plans, &out, &plan, &results[pos].run_ms);
     if (!st.ok()) return Status::Error(where + st.message());
     if (need_ref) {
-      st = run(*reference, *ref_plans, &ref_out, &ref_plan);
+      st = run(*reference, *ref_plans, &ref_out, &ref_plan, nullptr);
       if (!st.ok()) return Status::Error(where + "FP32 reference: " + st.message());
     }
     for (const quant::Metric* m : metrics) {
@@ -149,16 +159,22 @@ Result<EvaluationResult> Evaluate(const graph::Graph& model, const graph::Graph*
   EvaluationResult res;
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   res.scores.resize(metrics.size());
+  std::vector<double> run_ms;
   for (size_t pos = 0; pos < results.size(); ++pos) {
     if (results[pos].skipped) {
       ++res.skipped;
       continue;
     }
     res.positions.push_back(pos);
+    run_ms.push_back(results[pos].run_ms);
     for (size_t m = 0; m < metrics.size(); ++m) res.scores[m].push_back(results[pos].scores[m]);
   }
   for (size_t m = 0; m < metrics.size(); ++m)
     res.values.push_back(metrics[m]->Aggregate(res.scores[m]));
+  if (!run_ms.empty()) {
+    std::nth_element(run_ms.begin(), run_ms.begin() + run_ms.size() / 2, run_ms.end());
+    res.median_run_ms = run_ms[run_ms.size() / 2];
+  }
   return res;
 }
 

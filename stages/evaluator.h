@@ -45,6 +45,10 @@ struct EvaluationResult {
   std::vector<size_t> positions;
   size_t skipped = 0;
   double seconds = 0.0;  // wall time of the evaluation
+  // Median over the evaluated samples of one inference of `model` (Session::Run alone: no
+  // reading, no compiling, no reference model), in milliseconds, while `workers` sessions run
+  // concurrently; 0 when no sample was evaluated.
+  double median_run_ms = 0.0;
 };
 
 // `reference` may be null when no metric is annotation-free (else an error).

@@ -6,6 +6,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <mutex>
@@ -154,12 +155,24 @@ Status FlowEngine::LoadCheckpoint() {
 
 Result<std::map<std::string, graph::Tensor>> FlowEngine::Infer(
     const graph::Graph& g, const std::map<std::string, graph::Tensor>& inputs) {
-  return InferOnce(g, inputs, workers_ * intra_threads_);
+  const auto start = std::chrono::steady_clock::now();
+  auto out = InferOnce(g, inputs, workers_ * intra_threads_);
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
 }
 
 Result<quant::CollectedStats> FlowEngine::Collect(const graph::Graph& g,
                                                   std::span<const quant::StatRequest> requests,
                                                   const quant::CollectOptions& co) {
+  const auto start = std::chrono::steady_clock::now();
+  auto out = CollectPass(g, requests, co);
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
+                                                      std::span<const quant::StatRequest> requests,
+                                                      const quant::CollectOptions& co) {
   PTQ_RETURN_IF_ERROR(ValidateRequests(g, requests));
   interrupted_ = false;
   bad_samples_ = std::make_unique<io::BadSampleLog>();

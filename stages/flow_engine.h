@@ -103,8 +103,13 @@ class FlowEngine : public quant::Engine {
   // Passes served from the checkpoint / resumed from it (for reports and tests).
   int passes_restored() const { return passes_restored_; }
   int passes_resumed() const { return passes_resumed_; }
+  // Wall time spent in Collect and Infer since construction (the run report's "statistics").
+  double seconds() const { return seconds_; }
 
  private:
+  Result<quant::CollectedStats> CollectPass(const graph::Graph& g,
+                                            std::span<const quant::StatRequest> requests,
+                                            const quant::CollectOptions& options);
   Status LoadCheckpoint();
   Result<std::string> DatasetFingerprint();
 
@@ -120,6 +125,7 @@ class FlowEngine : public quant::Engine {
   std::optional<Checkpoint> loaded_;       // what --resume found
   std::vector<PassCheckpoint> completed_;  // this run's finished passes
   int passes_restored_ = 0, passes_resumed_ = 0;
+  double seconds_ = 0.0;
 };
 
 }  // namespace ptqflow::stages

@@ -53,7 +53,7 @@ Result<RunReport> RunAaq(const std::string& params, const fs::path& xml, int wor
   PTQ_ASSIGN_OR_RETURN(proto::RunConfig config,
                        io::ParseRunConfig(Config(params, activations), "test"));
   QuantizeOptions o;
-  o.output_xml = xml;
+  o.output_model = xml;
   o.keep_uncompressed_weights = true;  // FP32 weights + FQ: reverted layers are visible
   o.eval_subset_size = kEvalSamples;
   o.engine.workers = workers;
@@ -121,7 +121,7 @@ TEST(AccuracyAwareSharedTest, FourBitCnnMeetsTheBoundByRevertingLayers) {
   // Independent check on the written model.
   auto fp32 = io::ReadModel(testing::SharedDir() / "models" / "fmnist_cnn.onnx");
   ASSERT_TRUE(fp32.ok()) << fp32.status().message();
-  auto out = io::ReadModel(r->output_xml);
+  auto out = io::ReadModel(r->output_model);
   ASSERT_TRUE(out.ok()) << out.status().message();
   const double base = Top1(*fp32), got = Top1(*out);
   std::printf("independent check: FP32 %.4f, AAQ model %.4f (drop %.4f)\n", base, got, base - got);
@@ -151,9 +151,9 @@ TEST(AccuracyAwareSharedTest, FourBitCnnMeetsTheBoundByRevertingLayers) {
     std::ifstream in(p, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   };
-  EXPECT_EQ(bytes(r->output_xml), bytes(r1->output_xml));
-  EXPECT_EQ(bytes(fs::path(r->output_xml).replace_extension(".bin")),
-            bytes(fs::path(r1->output_xml).replace_extension(".bin")));
+  EXPECT_EQ(bytes(r->output_model), bytes(r1->output_model));
+  EXPECT_EQ(bytes(fs::path(r->output_model).replace_extension(".bin")),
+            bytes(fs::path(r1->output_model).replace_extension(".bin")));
 
   // The JSON report carries the search.
   const std::string json = RunReportToJson(*r);
