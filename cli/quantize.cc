@@ -9,8 +9,11 @@
 //   --data-type T --data-source S --data-option k=v,...   any built-in loader (io/config)
 //   -n/--name, --preset performance|mixed, --max-drop X (accuracy_aware)
 //   --output-dir D (./results), -d/--direct-dump, --keep-uncompressed-weights,
-//   -e/--evaluate, --report FILE.json, --print-config, --threads/--workers, --resume,
-//   --checkpoint-every N, --progress-bar, --stream-output, --log-level
+//   --output-format ir|onnx (onnx: ONNX input only, else usage error), -e/--evaluate,
+//   --eval-subset-size N, --report FILE.json, --sqnr-samples N, --print-config,
+//   --threads N (total: sessions x threads per session; --workers / --intra-op-threads split
+//   it), --resume, --checkpoint-every N, --progress-bar, --stream-output
+// (--log-level is applied for every command in main.cc.)
 #include "cli/quantize.h"
 
 #include <gflags/gflags.h>
