@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 #include "io/data/idx_dataset.h"
@@ -146,6 +147,39 @@ TEST(QuantizeOnnxSharedTest, QdqOutputRunsInOrtWithinPointThreeOfSimulatedInt8) 
   EXPECT_LE(std::abs(ort - simulated), 0.3);
   // The quantized model is still a classifier (guards against both numbers being wrong alike).
   EXPECT_GT(ort, 80.0);
+}
+
+// ONNX Runtime's int8 kernels take one activation scale per tensor: the CPU config's per-channel
+// activations (depthwise inputs of MobileNetV2) become per tensor for ONNX output only.
+TEST(QuantizeOnnxSharedTest, OnnxOutputQuantizesActivationsPerTensor) {
+  ASSERT_TRUE(fs::exists(kFmnist)) << "install dataset-fashion-mnist";
+  const fs::path model = SharedDir() / "models" / "fmnist_mobilenetv2_w0.5.onnx";
+  ASSERT_TRUE(fs::exists(model)) << model;
+  const fs::path dir = TempDir();
+  auto granularities = [&](const std::string& format) {
+    const fs::path report = dir / (format + ".json");
+    const std::string cmd =
+        "'" + PtqflowBinary().string() + "' -q default -m '" + model.string() +
+        "' --data-type idx --data-source '" + (kFmnist / "train-images-idx3-ubyte.gz").string() +
+        "' --data-option normalize=true,mean=0.2860,std=0.3530,border=2 -d --output-dir '" +
+        (dir / format).string() + "' --output-format " + format + " --report '" + report.string() +
+        "' --progress-bar=false 2>&1";
+    std::string out;
+    EXPECT_EQ(RunCommand(cmd, &out), 0) << out;
+    std::multiset<std::string> g;
+    auto json = io::ReadJsonFile(report);
+    EXPECT_TRUE(json.ok()) << out;
+    if (!json.ok()) return g;
+    for (const io::JsonValue& f : json->Find("fake_quantize")->items()) {
+      if (f.Find("role")->str() == "activations") g.insert(f.Find("granularity")->str());
+    }
+    return g;
+  };
+  const std::multiset<std::string> ir = granularities("ir");
+  const std::multiset<std::string> onnx = granularities("onnx");
+  EXPECT_GT(ir.count("perchannel"), 0u) << "premise: the CPU config has per-channel activations";
+  EXPECT_EQ(onnx.count("perchannel"), 0u);
+  EXPECT_EQ(onnx.size(), ir.size());
 }
 
 TEST(QuantizeOnnxSharedTest, OnnxOutputNeedsAnOnnxModel) {
