@@ -23,29 +23,6 @@ namespace {
 
 bool IsFq(const Node& n) { return n.type == "FakeQuantize"; }
 
-// Value-known nodes of the quantized model: like ValueKnownNodes, but a FakeQuantize is data
-// computed at run time (POT's FQ outputs carry no value), so the ops behind a weight FQ (the
-// Reshape of grouped-convolution weights) are walked like any activation.
-std::vector<char> KnownWithoutFq(const Graph& g) {
-  std::vector<char> known(g.size(), 0);
-  auto order = g.TopologicalOrder();
-  if (!order.ok()) return known;
-  for (NodeId id : *order) {
-    const Node& n = g.node(id);
-    if (n.is_const() || n.type == "ShapeOf") {
-      known[id] = 1;
-      continue;
-    }
-    if (n.type == "Parameter" || IsFq(n) || n.inputs.empty()) continue;
-    bool all = true;
-    for (const auto& in : n.inputs) {
-      if (in.source.valid() && !known[in.source.node]) all = false;
-    }
-    known[id] = all ? 1 : 0;
-  }
-  return known;
-}
-
 // Consumers of every output of each node, in id order (no duplicates per node).
 std::vector<std::vector<NodeId>> ConsumerLists(const Graph& g) {
   std::vector<std::vector<NodeId>> out(g.size());
@@ -236,11 +213,11 @@ std::vector<std::string> OrderByImportance(std::vector<std::pair<std::string, do
 }
 
 FqBlock FindFqBlock(const Graph& g, NodeId fq, const HardwareConfig& hw) {
-  return FindBlock(g, fq, hw, KnownWithoutFq(g), ConsumerLists(g));
+  return FindBlock(g, fq, hw, ValueKnownNodes(g, /*fake_quantize_is_data=*/true), ConsumerLists(g));
 }
 
 std::vector<FqBlock> FindFqBlocks(const Graph& g, const HardwareConfig& hw) {
-  const std::vector<char> known = KnownWithoutFq(g);
+  const std::vector<char> known = ValueKnownNodes(g, /*fake_quantize_is_data=*/true);
   const auto consumers = ConsumerLists(g);
   std::set<NodeId> taken;
   std::vector<FqBlock> blocks;

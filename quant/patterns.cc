@@ -26,7 +26,7 @@ std::string PotType(const Node& n) {
   return it == kMap.end() ? n.type : it->second;
 }
 
-std::vector<char> ValueKnownNodes(const Graph& g) {
+std::vector<char> ValueKnownNodes(const Graph& g, bool fake_quantize_is_data) {
   std::vector<char> known(g.size(), 0);
   auto order = g.TopologicalOrder();
   if (!order.ok()) return known;
@@ -37,6 +37,7 @@ std::vector<char> ValueKnownNodes(const Graph& g) {
       continue;
     }
     if (n.type == "Parameter" || n.inputs.empty()) continue;
+    if (fake_quantize_is_data && n.type == "FakeQuantize") continue;
     bool all = true;
     for (const auto& in : n.inputs) {
       if (in.source.valid() && !known[in.source.node]) all = false;

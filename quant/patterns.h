@@ -45,7 +45,9 @@ std::string PotType(const graph::Node& n);
 
 // Per NodeId: true if the node's output is known without running the model: Const, ShapeOf,
 // and any non-Parameter op all of whose inputs are value-known (shape sub-graphs).
-std::vector<char> ValueKnownNodes(const graph::Graph& g);
+// With `fake_quantize_is_data`, a FakeQuantize counts as computed at run time whatever its inputs
+// (POT's FQ outputs carry no value: the ops behind a weight FQ are walked like activations).
+std::vector<char> ValueKnownNodes(const graph::Graph& g, bool fake_quantize_is_data = false);
 
 // Consumers of every output of `id` (node ids, in id order, without duplicates).
 std::vector<graph::NodeId> ConsumerNodes(const graph::Graph& g, graph::NodeId id);
