@@ -290,7 +290,33 @@ class QdqBuilder {
     if (opset < 0) return Status::Error("the model imports no opset of the default ONNX domain");
     if (opset < 13) {
       try {
+        // Some adapters need an input's rank (Softmax 12 -> 13 checks its axis against it):
+        // declare the rank of every f32 tensor the imported graph knows, for the conversion only
+        // (dimensions left unnamed, so nothing is fixed that the model leaves dynamic).
+        const int own_value_info = m_.graph().value_info_size();
+        std::set<std::string> declared;
+        for (const auto& v : m_.graph().input()) declared.insert(v.name());
+        for (const auto& v : m_.graph().output()) declared.insert(v.name());
+        for (const auto& v : m_.graph().value_info()) declared.insert(v.name());
+        for (const auto& t : m_.graph().initializer()) declared.insert(t.name());
+        for (graph::NodeId id : g_.LiveNodes()) {
+          for (const graph::OutputPort& port : g_.node(id).outputs) {
+            if (port.type != graph::ElementType::kF32 || !port.shape.rank_known()) continue;
+            for (const std::string& name : port.names) {
+              if (!declared.insert(name).second) continue;
+              onnx::ValueInfoProto* vi = m_.mutable_graph()->add_value_info();
+              vi->set_name(name);
+              onnx::TypeProto_Tensor* tt = vi->mutable_type()->mutable_tensor_type();
+              tt->set_elem_type(onnx::TensorProto::FLOAT);
+              onnx::TensorShapeProto* shape = tt->mutable_shape();
+              for (size_t k = 0; k < port.shape.rank(); ++k) shape->add_dim();
+            }
+          }
+        }
         m_ = onnx::version_conversion::ConvertVersion(m_, 13);
+        while (m_.graph().value_info_size() > own_value_info) {
+          m_.mutable_graph()->mutable_value_info()->RemoveLast();
+        }
       } catch (const std::exception& e) {
         return Status::Error(
             "the model has opset " + std::to_string(opset) +

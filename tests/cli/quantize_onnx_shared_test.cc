@@ -11,8 +11,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "io/data/idx_dataset.h"
 #include "io/data/npy.h"
@@ -180,6 +182,51 @@ TEST(QuantizeOnnxSharedTest, OnnxOutputQuantizesActivationsPerTensor) {
   EXPECT_GT(ir.count("perchannel"), 0u) << "premise: the CPU config has per-channel activations";
   EXPECT_EQ(onnx.count("perchannel"), 0u);
   EXPECT_EQ(onnx.size(), ir.size());
+}
+
+// PP-OCRv4 rec is opset 9: reaching opset 13 (per-axis Q/DQ) needs ONNX's version converter,
+// whose Softmax adapter needs the input's rank, which ONNX's shape inference cannot give on this
+// model (all weights are Constant nodes); the writer declares the ranks ptqflow inferred. The
+// export must succeed and ONNX Runtime must run the result.
+TEST(QuantizeOnnxSharedTest, Opset9PpOcrRecExportsAndRunsInOrt) {
+  const fs::path data = SharedDir() / "data" / "ocr-lines";
+  const fs::path model = ModelPath("ch_PP-OCRv4_rec_infer.onnx");
+  ASSERT_TRUE(fs::exists(data / "labels.tsv")) << data;
+  ASSERT_TRUE(fs::exists(model)) << model << " (scripts/fetch_models.sh)";
+  std::ifstream in(fs::path(PTQFLOW_SOURCE_DIR) / "samples/configs/pp_ocrv4_rec.json");
+  std::string cfg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(cfg.empty());
+  cfg = std::regex_replace(cfg, std::regex("\\.\\./shared/data/ocr-lines"), data.string());
+  cfg = std::regex_replace(cfg, std::regex("\\.cache/models/"), ModelsDir().string() + "/");
+  cfg =
+      std::regex_replace(cfg, std::regex(R"("stat_subset_size": \d+)"), "\"stat_subset_size\": 8");
+  const fs::path dir = TempDir();
+  std::ofstream(dir / "rec.json") << cfg;
+  std::string out;
+  ASSERT_EQ(RunCommand("'" + PtqflowBinary().string() + "' -c '" + (dir / "rec.json").string() +
+                           "' -d --output-dir '" + (dir / "out").string() +
+                           "' --output-format onnx --sqnr-samples 1 --progress-bar=false 2>&1",
+                       &out),
+            0)
+      << out;
+  const fs::path qdq = dir / "out" / "optimized" / "ch_PP-OCRv4_rec.onnx";
+  ASSERT_TRUE(fs::exists(qdq)) << out;
+  std::vector<float> x(3 * 48 * 320);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int(i * 37 % 255)) / 127.5f - 1.f;
+  ASSERT_TRUE(io::WriteNpy(dir / "x.npy", graph::Tensor::FromVector<float>(graph::ElementType::kF32,
+                                                                           {1, 3, 48, 320}, x))
+                  .ok());
+  std::string log;
+  ASSERT_EQ(
+      RunCommand("node '" + (fs::path(PTQFLOW_SOURCE_DIR) / "perf" / "ort_run.js").string() +
+                     "' --model '" + qdq.string() + "' --input x='" + (dir / "x.npy").string() +
+                     "' --output-dir '" + (dir / "ort").string() + "' 2>&1",
+                 &log),
+      0)
+      << log;
+  auto probs = io::ReadNpy(dir / "ort" / "softmax_11.tmp_0.npy");
+  ASSERT_TRUE(probs.ok()) << probs.status().message() << "\n" << log;
+  EXPECT_EQ(probs->shape(), (graph::Shape{1, 40, 6625}));
 }
 
 TEST(QuantizeOnnxSharedTest, OnnxOutputNeedsAnOnnxModel) {
