@@ -8,7 +8,10 @@
 // calibration runs.
 //
 //   calib_bench [--model M.onnx] [--images train-images-idx3-ubyte.gz] [--border 2]
-//               [--workers W] [--threads T] [--sizes 300,3000] [--repeat 3]
+//               [--workers W] [--threads T] [--sizes 300,3000] [--repeat 3] [--breakdown]
+//
+// --breakdown also times, at the largest size, the steps between pure inference and calibration
+// (calibration plan, taps, statistics, flow graph) to show where the overhead is.
 //
 // Defaults: ../shared/models/fmnist_mobilenetv2_w0.5.onnx on Debian's Fashion-MNIST train
 // images (normalised, 2-pixel border as the model expects), W = cores, T = 1. Statistics are
@@ -52,7 +55,8 @@ struct Args {
   int threads = 1;
   std::vector<size_t> sizes = {300, 3000};
   int repeat = 3;
-  std::string child;  // "calib" | "infer": run one measurement and print it
+  bool breakdown = false;
+  std::string child;  // "calib" | "calib-none" | an ChildInfer mode: run one measurement
   size_t samples = 0;
 };
 
@@ -92,6 +96,8 @@ Args Parse(int argc, char** argv) {
         a.sizes.push_back(std::stoul(s.substr(p, q - p)));
         p = q + 1;
       }
+    } else if (f == "--breakdown") {
+      a.breakdown = true;
     } else if (f == "--child") {
       a.child = Arg(argc, argv, &i);
     } else if (f == "--samples") {
@@ -165,7 +171,8 @@ int ChildCalib(const Args& a) {
   o.workers = a.workers;
   o.intra_op_threads = a.threads;
   stages::FlowEngine engine(data, o);
-  const auto req = DefaultRequests(*g);
+  std::vector<quant::StatRequest> req;
+  if (a.child == "calib") req = DefaultRequests(*g);
   const auto t0 = Clock::now();
   auto stats = engine.Collect(*g, req, {});
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -174,8 +181,13 @@ int ChildCalib(const Args& a) {
   return 0;
 }
 
-// Child: the same samples, decoded up front, through W sessions without taps.
-int ChildInfer(const Args& a) {
+// Child: the same samples, decoded up front, through W threads each with its own Session.
+// `mode` (the --breakdown steps; each adds one part of what calibration does):
+//   infer       the plain plan, no taps (the (a) denominator)
+//   observable  the calibration plan (tapped values stay computed, plain and unfused), no taps
+//   taps        that plan with a no-op tap on every requested value
+//   stats       that plan computing the statistics (ComputeSampleStats), without the flow graph
+int ChildInfer(const Args& a, const std::string& mode) {
   auto g = io::ReadModel(a.model, {});
   if (!g.ok()) Die(g.status());
   auto data = OpenData(a);
@@ -188,9 +200,14 @@ int ChildInfer(const Args& a) {
     if (!in.ok()) Die(in.status());
     inputs[i] = std::move(in).value();
   }
+  const auto req = DefaultRequests(*g);
+  std::vector<graph::ValueRef> values;
+  if (mode != "infer") {
+    for (const quant::StatRequest& r : req) values.push_back(r.value);
+  }
   exec::CompileOptions copts;
   copts.threads = a.threads;
-  stages::PlanCache plans(*g, copts);
+  stages::PlanCache plans(*g, copts, values);
   auto plan = plans.Get(inputs[0]);
   if (!plan.ok()) Die(plan.status());
   std::atomic<size_t> next{0};
@@ -200,8 +217,17 @@ int ChildInfer(const Args& a) {
   for (int w = 0; w < a.workers; ++w) {
     threads.emplace_back([&] {
       exec::Session session(*plan);
+      exec::TapSet taps;
+      for (const graph::ValueRef& v : values) {
+        if (g->node(v.node).type == "Parameter") continue;
+        taps.Observe(v, [](const graph::ValueRef&, const exec::TensorView&) {});
+      }
       for (size_t i = next++; i < n; i = next++) {
-        if (!session.Run(inputs[i], nullptr).ok()) failed = true;
+        if (mode == "stats") {
+          if (!stages::ComputeSampleStats(session, *g, inputs[i], req).ok()) failed = true;
+        } else if (!session.Run(inputs[i], nullptr, mode == "taps" ? &taps : nullptr).ok()) {
+          failed = true;
+        }
       }
     });
   }
@@ -240,8 +266,8 @@ Measured RunChild(const Args& a, const std::string& mode, size_t samples) {
 
 int main(int argc, char** argv) {
   const Args a = Parse(argc, argv);
-  if (a.child == "calib") return ChildCalib(a);
-  if (a.child == "infer") return ChildInfer(a);
+  if (a.child == "calib" || a.child == "calib-none") return ChildCalib(a);
+  if (!a.child.empty()) return ChildInfer(a, a.child);
   std::printf("model %s\nimages %s\nworkers %d x intra-op threads %d, best of %d runs\n",
               a.model.c_str(), a.images.c_str(), a.workers, a.threads, a.repeat);
   std::vector<long> rss;
@@ -264,6 +290,25 @@ int main(int argc, char** argv) {
   if (rss.size() >= 2) {
     std::printf("(b) peak RSS at %zu / at %zu samples: %.3f\n", a.sizes.back(), a.sizes.front(),
                 static_cast<double>(rss.back()) / static_cast<double>(rss.front()));
+  }
+  if (a.breakdown) {
+    // Where calibration time goes, at the largest size: each step adds one part.
+    const size_t n = a.sizes.back();
+    std::printf("breakdown at %zu samples (best of %d; ratio to pure inference):\n", n, a.repeat);
+    const char* steps[][2] = {
+        {"infer", "pure inference (plain plan, no taps)"},
+        {"observable", "+ calibration plan (tapped values plain, unfused), no taps"},
+        {"taps", "+ no-op taps on the requested values"},
+        {"stats", "+ per-sample statistics (no flow graph)"},
+        {"calib-none", "flow graph, no statistics (plain plan)"},
+        {"calib", "flow graph with the statistics (calibration)"}};
+    double base = 0;
+    for (const auto& step : steps) {
+      double best = 1e30;
+      for (int r = 0; r < a.repeat; ++r) best = std::min(best, RunChild(a, step[0], n).seconds);
+      if (base == 0) base = best;
+      std::printf("  %-62s %8.3f s  %6.3f\n", step[1], best, best / base);
+    }
   }
   return 0;
 }
