@@ -1,11 +1,16 @@
 #include "quant/statistics.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #endif
 
 #include <glog/logging.h>
@@ -105,6 +110,255 @@ float AbsMaxOfRuns(const float* base, int64_t outer, int64_t stride, int64_t inn
   float m = lane[0];
   for (int j = 1; j < kLanes; ++j) m = PickOne<Pick::kMax>(lane[j], m);
   return m;
+}
+
+// ReduceExtremes: lane accumulators of min and max (NaN skipped: MINPS/MAXPS return their
+// second operand, the accumulator, when the new value is NaN) plus flags saying whether a NaN,
+// a +0 or a -0 was seen. The flags make the result independent of the visiting order: with no
+// NaN the extremes are unique bit patterns, except zero, whose sign is then known exactly
+// unless both signs occur.
+constexpr int kMaxLanes = 8;
+struct LaneExtremes {
+  float mn[kMaxLanes], mx[kMaxLanes];
+  uint32_t nan[kMaxLanes], pos0[kMaxLanes], neg0[kMaxLanes];
+  void Reset(int lanes) {
+    for (int j = 0; j < lanes; ++j) {
+      mn[j] = std::numeric_limits<float>::infinity();
+      mx[j] = -std::numeric_limits<float>::infinity();
+      nan[j] = pos0[j] = neg0[j] = 0;
+    }
+  }
+};
+
+inline void ExtremesOne(float x, LaneExtremes* a, int j) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  a->nan[j] |= std::isnan(x) ? 1u : 0u;
+  a->pos0[j] |= bits == 0u ? 1u : 0u;
+  a->neg0[j] |= bits == 0x80000000u ? 1u : 0u;
+  a->mn[j] = x < a->mn[j] ? x : a->mn[j];
+  a->mx[j] = x > a->mx[j] ? x : a->mx[j];
+}
+
+// Lane lane0 + j (j < kW) sees p[r * stride + j] for r in [0, rows). kW = 8 keeps the five
+// accumulators of two SSE vectors each in registers.
+template <int kW>
+void FoldRows(const float* p, int64_t rows, int64_t stride, LaneExtremes* a, int lane0) {
+  static_assert(kW % 4 == 0 && kW <= kMaxLanes);
+#if defined(__SSE2__)
+  constexpr int kV = kW / 4;
+  __m128 mn[kV], mx[kV];
+  __m128i nan[kV], pz[kV], nz[kV];
+  auto iptr = [](uint32_t* q) { return reinterpret_cast<__m128i*>(q); };
+  for (int v = 0; v < kV; ++v) {
+    const int l = lane0 + 4 * v;
+    mn[v] = _mm_loadu_ps(a->mn + l);
+    mx[v] = _mm_loadu_ps(a->mx + l);
+    nan[v] = _mm_loadu_si128(iptr(a->nan + l));
+    pz[v] = _mm_loadu_si128(iptr(a->pos0 + l));
+    nz[v] = _mm_loadu_si128(iptr(a->neg0 + l));
+  }
+  const __m128i zero = _mm_setzero_si128();
+  const __m128i sign = _mm_set1_epi32(static_cast<int>(0x80000000u));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int v = 0; v < kV; ++v) {
+      const __m128 x = _mm_loadu_ps(p + r * stride + 4 * v);
+      const __m128i bits = _mm_castps_si128(x);
+      mn[v] = _mm_min_ps(x, mn[v]);
+      mx[v] = _mm_max_ps(x, mx[v]);
+      nan[v] = _mm_or_si128(nan[v], _mm_castps_si128(_mm_cmpunord_ps(x, x)));
+      pz[v] = _mm_or_si128(pz[v], _mm_cmpeq_epi32(bits, zero));
+      nz[v] = _mm_or_si128(nz[v], _mm_cmpeq_epi32(bits, sign));
+    }
+  }
+  for (int v = 0; v < kV; ++v) {
+    const int l = lane0 + 4 * v;
+    _mm_storeu_ps(a->mn + l, mn[v]);
+    _mm_storeu_ps(a->mx + l, mx[v]);
+    _mm_storeu_si128(iptr(a->nan + l), nan[v]);
+    _mm_storeu_si128(iptr(a->pos0 + l), pz[v]);
+    _mm_storeu_si128(iptr(a->neg0 + l), nz[v]);
+  }
+#else
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int j = 0; j < kW; ++j) ExtremesOne(p[r * stride + j], a, lane0 + j);
+  }
+#endif
+}
+
+// One group's extremes, folded from lanes [0, lanes) of `a`.
+struct GroupExtremes {
+  float mn = std::numeric_limits<float>::infinity();
+  float mx = -std::numeric_limits<float>::infinity();
+  bool nan = false, pos0 = false, neg0 = false;
+  void Add(const LaneExtremes& a, int lanes) {
+    for (int j = 0; j < lanes; ++j) AddLane(a, j);
+  }
+  void AddLane(const LaneExtremes& a, int j) {
+    mn = a.mn[j] < mn ? a.mn[j] : mn;
+    mx = a.mx[j] > mx ? a.mx[j] : mx;
+    nan = nan || a.nan[j];
+    pos0 = pos0 || a.pos0[j];
+    neg0 = neg0 || a.neg0[j];
+  }
+  void Add(const GroupExtremes& o) {
+    mn = o.mn < mn ? o.mn : mn;
+    mx = o.mx > mx ? o.mx : mx;
+    nan = nan || o.nan;
+    pos0 = pos0 || o.pos0;
+    neg0 = neg0 || o.neg0;
+  }
+  // The order-independent answer, or false.
+  bool Resolve(float* out_min, float* out_max) const {
+    if (nan) return false;
+    float a = mn, b = mx;
+    if (a == 0.0f || b == 0.0f) {
+      if (pos0 && neg0) return false;
+      const float z = neg0 ? -0.0f : 0.0f;
+      if (a == 0.0f) a = z;
+      if (b == 0.0f) b = z;
+    }
+    *out_min = a;
+    *out_max = b;
+    return true;
+  }
+};
+
+// Extremes of a contiguous run of n values, portable (SSE2) version.
+GroupExtremes RunExtremesBaseline(const float* p, int64_t n) {
+  constexpr int kW = 8;
+  LaneExtremes a;
+  a.Reset(kW);
+  const int64_t rows = n / kW;
+  FoldRows<kW>(p, rows, kW, &a, 0);
+  for (int64_t t = rows * kW; t < n; ++t) ExtremesOne(p[t], &a, 0);
+  GroupExtremes g;
+  g.Add(a, kW);
+  return g;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PTQFLOW_WIDE_EXTREMES 1
+// Wider versions for CPUs that have the instructions (chosen at run time). Zero signs come from
+// integer minima of the bit patterns: -0 (0x80000000) is the smallest signed int32 any float
+// has, and +0 the only one whose unsigned value is 0. Results are identical to the baseline.
+constexpr uint32_t kNegZeroBits = 0x80000000u;
+
+__attribute__((target("avx2"))) GroupExtremes RunExtremesAvx2(const float* p, int64_t n) {
+  __m256 mn = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  __m256 mx = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  __m256 nan = _mm256_setzero_ps();
+  __m256i smin = _mm256_set1_epi32(std::numeric_limits<int32_t>::max());
+  __m256i umin = _mm256_set1_epi32(-1);
+  int64_t t = 0;
+  for (; t + 8 <= n; t += 8) {
+    const __m256 x = _mm256_loadu_ps(p + t);
+    const __m256i bits = _mm256_castps_si256(x);
+    mn = _mm256_min_ps(x, mn);
+    mx = _mm256_max_ps(x, mx);
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    smin = _mm256_min_epi32(bits, smin);
+    umin = _mm256_min_epu32(bits, umin);
+  }
+  alignas(32) float vmn[8], vmx[8], vnan[8];
+  alignas(32) int32_t vs[8];
+  alignas(32) uint32_t vu[8];
+  _mm256_store_ps(vmn, mn);
+  _mm256_store_ps(vmx, mx);
+  _mm256_store_ps(vnan, nan);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(vs), smin);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(vu), umin);
+  GroupExtremes g;
+  for (int j = 0; j < 8; ++j) {
+    g.mn = vmn[j] < g.mn ? vmn[j] : g.mn;
+    g.mx = vmx[j] > g.mx ? vmx[j] : g.mx;
+    uint32_t nb;
+    std::memcpy(&nb, &vnan[j], sizeof nb);
+    g.nan = g.nan || nb != 0;
+    g.neg0 = g.neg0 || static_cast<uint32_t>(vs[j]) == kNegZeroBits;
+    g.pos0 = g.pos0 || vu[j] == 0;
+  }
+  LaneExtremes a;
+  a.Reset(1);
+  for (; t < n; ++t) ExtremesOne(p[t], &a, 0);
+  g.AddLane(a, 0);
+  return g;
+}
+
+// GCC 12 warns that the "undefined" pass-through operand of its AVX-512 intrinsics is
+// uninitialised (a known false positive of the unmasked forms).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"))) GroupExtremes RunExtremesAvx512(const float* p, int64_t n) {
+  __m512 mn = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  __m512 mx = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __mmask16 nan = 0;
+  __m512i smin = _mm512_set1_epi32(std::numeric_limits<int32_t>::max());
+  __m512i umin = _mm512_set1_epi32(-1);
+  int64_t t = 0;
+  for (; t + 16 <= n; t += 16) {
+    const __m512 x = _mm512_loadu_ps(p + t);
+    const __m512i bits = _mm512_castps_si512(x);
+    mn = _mm512_min_ps(x, mn);
+    mx = _mm512_max_ps(x, mx);
+    nan = static_cast<__mmask16>(nan | _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q));
+    smin = _mm512_min_epi32(bits, smin);
+    umin = _mm512_min_epu32(bits, umin);
+  }
+  alignas(64) float vmn[16], vmx[16];
+  alignas(64) int32_t vs[16];
+  alignas(64) uint32_t vu[16];
+  _mm512_store_ps(vmn, mn);
+  _mm512_store_ps(vmx, mx);
+  _mm512_store_si512(vs, smin);
+  _mm512_store_si512(vu, umin);
+  GroupExtremes g;
+  g.nan = nan != 0;
+  for (int j = 0; j < 16; ++j) {
+    g.mn = vmn[j] < g.mn ? vmn[j] : g.mn;
+    g.mx = vmx[j] > g.mx ? vmx[j] : g.mx;
+    g.neg0 = g.neg0 || static_cast<uint32_t>(vs[j]) == kNegZeroBits;
+    g.pos0 = g.pos0 || vu[j] == 0;
+  }
+  LaneExtremes a;
+  a.Reset(1);
+  for (; t < n; ++t) ExtremesOne(p[t], &a, 0);
+  g.AddLane(a, 0);
+  return g;
+}
+#pragma GCC diagnostic pop
+#endif
+
+std::atomic<int> g_extremes_isa{-1};  // -1: not chosen yet; 0 baseline, 1 AVX2, 2 AVX-512
+
+int ExtremesIsa() {
+  int isa = g_extremes_isa.load(std::memory_order_relaxed);
+  if (isa >= 0) return isa;
+  isa = 0;
+#if defined(PTQFLOW_WIDE_EXTREMES)
+  if (__builtin_cpu_supports("avx512f")) {
+    isa = 2;
+  } else if (__builtin_cpu_supports("avx2")) {
+    isa = 1;
+  }
+#endif
+  g_extremes_isa.store(isa, std::memory_order_relaxed);
+  return isa;
+}
+
+// Extremes of a contiguous run of n values.
+GroupExtremes RunExtremes(const float* p, int64_t n) {
+#if defined(PTQFLOW_WIDE_EXTREMES)
+  switch (ExtremesIsa()) {
+    case 2:
+      return RunExtremesAvx512(p, n);
+    case 1:
+      return RunExtremesAvx2(p, n);
+    default:
+      break;
+  }
+#endif
+  return RunExtremesBaseline(p, n);
 }
 
 // Median of float32 values as numpy computes it (mean of the two middle values in float32).
@@ -262,6 +516,96 @@ Result<PerSampleValues> ReducePerSample(std::span<const float> data, const graph
       }
       out.data[r * channels + c] = ReduceValues(&buf, spec);
     }
+  }
+  return out;
+}
+
+bool ReduceExtremes(const float* data, const graph::Shape& shape, int64_t channel_block,
+                    Extremes* tensor, Extremes* channel) {
+  const graph::Shape s = shape.empty() ? graph::Shape{1} : shape;
+  const int rank = static_cast<int>(s.size());
+  if (graph::ElementCount(s) <= 0) return false;
+  if ((channel != nullptr && rank < 2) || (channel_block > 0 && rank < 3)) return false;
+  const int64_t rows = s[0];
+  const int64_t channels = rank >= 2 ? s[1] : 1;
+  const int64_t spatial = graph::ElementCount(s) / (rows * channels);
+  const int64_t b = channel_block > 0 ? channel_block : channels;  // plain: one block
+  const int64_t blocks = (channels + b - 1) / b;
+  const int64_t sample_size = blocks * b * spatial;  // with padding lanes
+  auto init = [&](Extremes* e, int64_t cols) {
+    for (PerSampleValues* v : {&e->min, &e->max}) {
+      v->rows = rows;
+      v->cols = cols;
+      v->data.resize(static_cast<size_t>(rows * cols));
+    }
+  };
+  if (tensor) init(tensor, 1);
+  if (channel) init(channel, channels);
+  // Per tensor with no padding lane: each sample is one contiguous run, in any layout.
+  const bool runs = channel == nullptr && channels % b == 0;
+  std::vector<GroupExtremes> per_channel(runs ? 0 : static_cast<size_t>(channels));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* sample = data + r * sample_size;
+    GroupExtremes whole;
+    if (runs) {
+      whole = RunExtremes(sample, sample_size);
+    } else if (channel_block <= 0) {
+      for (int64_t c = 0; c < channels; ++c) {
+        per_channel[c] = RunExtremes(sample + c * spatial, spatial);
+      }
+    } else {
+      // Lanes of 8 channels at a time, strided by the block (nChw8c, nChw16c, nhwc, ...).
+      for (int64_t cb = 0; cb < blocks; ++cb) {
+        const float* p = sample + cb * spatial * b;
+        const int64_t valid = std::min(b, channels - cb * b);
+        for (int64_t l = 0; l < valid; l += 8) {
+          const int w = static_cast<int>(std::min<int64_t>(8, valid - l));
+          LaneExtremes a;
+          a.Reset(8);
+          if (w == 8) {
+            FoldRows<8>(p + l, spatial, b, &a, 0);
+          } else {
+            for (int64_t t = 0; t < spatial; ++t) {
+              for (int j = 0; j < w; ++j) ExtremesOne(p[t * b + l + j], &a, j);
+            }
+          }
+          for (int j = 0; j < w; ++j) {
+            per_channel[cb * b + l + j] = GroupExtremes();
+            per_channel[cb * b + l + j].AddLane(a, j);
+          }
+        }
+      }
+    }
+    if (!runs) {
+      for (int64_t c = 0; c < channels; ++c) {
+        if (channel && !per_channel[c].Resolve(&channel->min.data[r * channels + c],
+                                               &channel->max.data[r * channels + c])) {
+          return false;
+        }
+        whole.Add(per_channel[c]);
+      }
+    }
+    if (tensor && !whole.Resolve(&tensor->min.data[r], &tensor->max.data[r])) return false;
+  }
+  return true;
+}
+
+namespace internal {
+int UseExtremesKernels(int isa) {
+  const int previous = ExtremesIsa();
+  int best = 0;
+#if defined(PTQFLOW_WIDE_EXTREMES)
+  best = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+#endif
+  g_extremes_isa.store(std::clamp(isa, 0, best));
+  return previous;
+}
+}  // namespace internal
+
+PerSampleValues AbsMaxOf(const Extremes& e) {
+  PerSampleValues out = e.max;
+  for (size_t i = 0; i < out.data.size(); ++i) {
+    out.data[i] = std::max(std::fabs(e.min.data[i]), std::fabs(e.max.data[i]));
   }
   return out;
 }

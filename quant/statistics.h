@@ -60,6 +60,29 @@ struct PerSampleValues {
 Result<PerSampleValues> ReducePerSample(std::span<const float> data, const graph::Shape& shape,
                                         const ReductionSpec& spec);
 
+// Min and max per sample in one pass, read in place: from a plain C-order float32 tensor, or
+// from oneDNN's channel-blocked layout (`channel_block` B > 0, rank >= 3: memory
+// [N][ceil(C/B)][spatial...][B], padding lanes ignored; see exec::TensorView). `tensor` (if not
+// null) gets one value per index of axis 0, `channel` (if not null; rank >= 2) one per index of
+// axis 0 and channel of axis 1. The values are bit for bit what ReducePerSample gives for kMin
+// and kMax (per tensor / per channel along axis 1), and AbsMaxOf gives its kAbsMax. Returns
+// false, leaving the outputs unspecified, when the answer could depend on the visiting order
+// (a NaN, or an extreme equal to zero where both +0 and -0 occur) or the tensor is empty: the
+// caller then uses ReducePerSample on the plain values.
+struct Extremes {
+  PerSampleValues min, max;
+};
+bool ReduceExtremes(const float* data, const graph::Shape& shape, int64_t channel_block,
+                    Extremes* tensor, Extremes* channel);
+// kAbsMax from the exact min and max of ReduceExtremes: max(|min|, |max|) per entry.
+PerSampleValues AbsMaxOf(const Extremes& e);
+namespace internal {
+// ReduceExtremes uses the widest kernels the CPU has (0: SSE2, 1: AVX2, 2: AVX-512); tests
+// select narrower ones with this (clamped to what the CPU has) to compare them. Returns the
+// previous choice. Not thread-safe with concurrent reductions.
+int UseExtremesKernels(int isa);
+}  // namespace internal
+
 // Weight statistics (pot-spec §3.3): reshape to (O, -1) and reduce along axis 1, giving one
 // value per output channel. `transposed` (ConvolutionBackpropData) swaps axes 0 and 1 first.
 Result<std::vector<float>> WeightStatsPerOutputChannel(std::span<const float> data,

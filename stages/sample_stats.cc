@@ -152,6 +152,67 @@ Result<std::shared_ptr<const exec::CompiledModel>> PlanCache::Get(
   return plan;
 }
 
+namespace {
+
+// The requests on one value, reduced together in one tap callback. When every one of them is
+// a min / max / abs_max (per tensor, or per channel along axis 1), one in-place pass
+// (quant::ReduceExtremes) serves them all, straight from oneDNN's blocked layout if the value
+// is blocked; otherwise, or when that pass cannot give the exact answer, each request is reduced
+// from the plain values.
+struct ValueGroup {
+  graph::ValueRef value;
+  std::vector<size_t> requests;
+  bool extremes = true;       // all min / max / abs_max along axis 1
+  bool need_channel = false;  // some of them per channel
+  bool need_tensor = false;   // some of them per tensor
+};
+
+bool IsExtreme(const StatRequest& r, const graph::Graph& g) {
+  if (r.kind != StatKind::kReduction) return false;
+  const quant::StatType t = r.reduction.type;
+  if (t != quant::StatType::kMin && t != quant::StatType::kMax && t != quant::StatType::kAbsMax) {
+    return false;
+  }
+  if (!r.reduction.per_channel) return true;
+  const graph::PartialShape& shape = g.node(r.value.node).outputs[r.value.port].shape;
+  if (!shape.rank_known()) return false;
+  const int rank = static_cast<int>(shape.rank());
+  const int axis =
+      r.reduction.channel_axis < 0 ? r.reduction.channel_axis + rank : r.reduction.channel_axis;
+  return axis == 1 && rank >= 2;
+}
+
+// Fills the group's requests from one extremes pass; false if the pass cannot be exact.
+bool ReduceGroupExtremes(const ValueGroup& group, std::span<const StatRequest> requests,
+                         const exec::TensorView& view, SampleStats* out) {
+  if (view.type != graph::ElementType::kF32) return false;
+  quant::Extremes tensor, channel;
+  if (!quant::ReduceExtremes(view.as<float>(), *view.shape, view.channel_block,
+                             group.need_tensor ? &tensor : nullptr,
+                             group.need_channel ? &channel : nullptr)) {
+    return false;
+  }
+  for (size_t i : group.requests) {
+    const quant::ReductionSpec& spec = requests[i].reduction;
+    const quant::Extremes& e = spec.per_channel ? channel : tensor;
+    quant::PerSampleValues& v = out->per_request[i].values;
+    switch (spec.type) {
+      case quant::StatType::kMin:
+        v = e.min;
+        break;
+      case quant::StatType::kMax:
+        v = e.max;
+        break;
+      default:
+        v = quant::AbsMaxOf(e);
+        break;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<SampleStats> ComputeSampleStats(exec::Session& session, const graph::Graph& g,
                                        const std::map<std::string, graph::Tensor>& inputs,
                                        std::span<const StatRequest> requests) {
@@ -159,13 +220,36 @@ Result<SampleStats> ComputeSampleStats(exec::Session& session, const graph::Grap
   out.per_request.resize(requests.size());
   std::vector<Status> errors(requests.size());
   std::vector<char> seen(requests.size(), 0);
-  exec::TapSet taps;
+  std::vector<ValueGroup> groups;
+  std::map<graph::ValueRef, size_t> group_of;
   for (size_t i = 0; i < requests.size(); ++i) {
-    if (g.node(requests[i].value.node).type == "Parameter") continue;
-    taps.Observe(requests[i].value, [&, i](const graph::ValueRef&, const exec::TensorView& view) {
-      seen[i] = 1;
-      errors[i] = ReduceValue(requests[i], view.type, *view.shape, view.data, &out.per_request[i]);
-    });
+    const StatRequest& r = requests[i];
+    if (g.node(r.value.node).type == "Parameter") continue;
+    auto [it, added] = group_of.emplace(r.value, groups.size());
+    if (added) groups.push_back(ValueGroup{r.value, {}});
+    ValueGroup& group = groups[it->second];
+    group.requests.push_back(i);
+    group.extremes = group.extremes && IsExtreme(r, g);
+    (r.reduction.per_channel ? group.need_channel : group.need_tensor) = true;
+  }
+  exec::TapSet taps;
+  for (const ValueGroup& group : groups) {
+    taps.Observe(
+        group.value,
+        [&](const graph::ValueRef&, const exec::TensorView& view) {
+          for (size_t i : group.requests) seen[i] = 1;
+          if (group.extremes && ReduceGroupExtremes(group, requests, view, &out)) return;
+          graph::Tensor plain;
+          const void* data = view.data;
+          if (view.channel_block > 0) {
+            plain = view.Copy();
+            data = plain.bytes();
+          }
+          for (size_t i : group.requests) {
+            errors[i] = ReduceValue(requests[i], view.type, *view.shape, data, &out.per_request[i]);
+          }
+        },
+        /*accepts_blocked=*/group.extremes);
   }
   PTQ_RETURN_IF_ERROR(session.Run(inputs, nullptr, &taps));
   for (size_t i = 0; i < requests.size(); ++i) {

@@ -56,6 +56,49 @@ std::string CompiledModel::FusedInto(const graph::ValueRef& v) const {
 
 namespace {
 
+// B when `d` lays out a dense f32 value of `shape` as [N][ceil(C/B)][spatial...][B] (what
+// TensorView::channel_block describes): oneDNN's nChw8c / nChw16c (one inner block of B
+// channels) or channels-last nhwc (B = C, no inner block). Else 0.
+int ChannelBlock(const dnnl::memory::desc& d, const graph::Shape& shape) {
+  const dnnl_memory_desc_t& m = d.data;
+  const int rank = static_cast<int>(shape.size());
+  if (m.ndims != rank || rank < 3 || m.format_kind != dnnl_blocked || m.offset0 != 0 ||
+      m.data_type != dnnl_f32 || shape[1] < 1) {
+    return 0;
+  }
+  for (int i = 0; i < rank; ++i) {
+    if (m.dims[i] != shape[static_cast<size_t>(i)] || m.padded_offsets[i] != 0) return 0;
+  }
+  const dnnl_blocking_desc_t& b = m.format_desc.blocking;
+  int64_t block = 0;
+  if (b.inner_nblks == 1 && b.inner_idxs[0] == 1 && b.inner_blks[0] >= 1) {
+    block = b.inner_blks[0];
+  } else if (b.inner_nblks == 0 && b.strides[1] == 1) {
+    block = shape[1];  // channels last
+  } else {
+    return 0;
+  }
+  const int64_t blocks = (shape[1] + block - 1) / block;
+  if (m.padded_dims[1] != blocks * block) return 0;
+  for (int i = 0; i < rank; ++i) {
+    if (i != 1 && m.padded_dims[i] != shape[static_cast<size_t>(i)]) return 0;
+  }
+  // Dense strides in the order N, C/B, spatial..., with the block innermost (dims of size 1
+  // may have any stride).
+  auto stride_ok = [&](int i, int64_t want) {
+    return b.strides[i] == want || shape[static_cast<size_t>(i)] == 1;
+  };
+  int64_t stride = block;
+  for (int i = rank - 1; i >= 2; --i) {
+    if (!stride_ok(i, stride)) return 0;
+    stride *= shape[static_cast<size_t>(i)];
+  }
+  if (b.inner_nblks == 1 && !stride_ok(1, stride)) return 0;
+  stride *= blocks;
+  if (!stride_ok(0, stride)) return 0;
+  return static_cast<int>(block);
+}
+
 constexpr size_t kAlign = 64;
 size_t AlignUp(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
@@ -478,17 +521,15 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
 
   // Blocked layout between oneDNN layers: a value written by one layer that computes it in a
   // blocked layout and read (as input 0) only by layers that would convert it to that same
-  // layout stays blocked; model outputs, observable values and values with aliases stay plain.
+  // layout stays blocked; model outputs and values with aliases stay plain. Observable values
+  // are not special: taps convert or read the blocked bytes (Session), so a calibration plan
+  // runs its layers exactly as the inference plan does.
   if (opts.conv_layout != "plain") {
     const size_t nv = plan->values_.size();
     std::vector<int> producer(nv, -1);
     std::vector<std::vector<int>> readers(nv);
     std::vector<char> excluded(nv, 0);
     for (int v : plan->output_values_) excluded[v] = 1;
-    for (const graph::ValueRef& r : opts.observable) {
-      const int v = plan->ValueIndex(r);
-      if (v >= 0) excluded[v] = 1;
-    }
     for (const CompiledModel::Value& val : plan->values_) {
       if (val.storage == CompiledModel::Storage::kAlias) excluded[val.alias_of] = 1;
     }
@@ -517,6 +558,7 @@ Result<std::shared_ptr<const CompiledModel>> CompileHelper::Compile(const graph:
       }
       if (!ok) continue;
       val.blocked = true;
+      val.channel_block = ChannelBlock(*layout, val.shape);
       out_blocked[producer[v]] = 1;
       for (int r : readers[v]) in_blocked[r] = 1;
       CompiledModel::Impl::Blocked b;

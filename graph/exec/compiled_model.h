@@ -7,8 +7,9 @@
 // Const i8 -> Convert -> Subtract -> Multiply) into a constant, turns Reshape-like layers into
 // zero-copy aliases, fuses followers of Convolution/MatMul layers into them (bias, BatchNorm,
 // activations; see fusion.h and CompileOptions::fuse / observable), keeps activations in
-// oneDNN's blocked layout between consecutive oneDNN layers that use the same layout (taps get
-// a plain copy), and plans activation memory:
+// oneDNN's blocked layout between consecutive oneDNN layers that use the same layout (also when
+// tapped: taps get a plain copy, or the blocked bytes if they accept them, so observing a value
+// does not change how the layers around it run), and plans activation memory:
 // every intermediate value gets an offset in one per-session arena, and values whose lifetimes do
 // not overlap share bytes. Layers without a kernel are all listed in one compile error (name, id
 // and type of each).
@@ -46,7 +47,8 @@ struct CompileOptions {
   // every layer.
   bool fuse = true;
   // Values that must stay observable by taps: fusion never absorbs the layer producing them
-  // into another (their consumers may still be fused with each other).
+  // into another (their consumers may still be fused with each other). Their layout is chosen
+  // as for any other value.
   std::vector<graph::ValueRef> observable;
 };
 
@@ -92,8 +94,12 @@ class CompiledModel {
     size_t offset = 0;                 // kArena
     int alias_of = -1;                 // kAlias: value index whose bytes this value reuses
     // kArena only: the bytes are in oneDNN's blocked layout (written by one oneDNN layer and
-    // read only by oneDNN layers using the same layout); taps see it via ReorderToPlain.
+    // read only by oneDNN layers using the same layout); taps see it via ReorderToPlain, or as
+    // it is when they accept blocked views and the layout is a plain channel blocking.
     bool blocked = false;
+    // For a blocked value whose layout is [N][ceil(C/B)][spatial...][B]: B (see
+    // TensorView::channel_block); 0 for any other blocking.
+    int channel_block = 0;
   };
   struct Step {
     graph::NodeId node;

@@ -184,18 +184,30 @@ Status Session::Execute(TapSet* taps) {
     const bool wanted =
         (taps->all() && val.storage != CompiledModel::Storage::kConst) || impl_->tapped[v];
     if (!wanted) return;
-    TensorView view{val.type, &val.shape, impl_->ptr[v]};
-    if (val.blocked) {
-      p.ReorderToPlain(v, impl_->ptr[v], impl_->tap_buffer.get(), &impl_->stream);
-      view.data = impl_->tap_buffer.get();
+    // A blocked value is converted to plain once, and only if some observer needs it plain.
+    TensorView as_is{val.type, &val.shape, impl_->ptr[v]};
+    TensorView plain = as_is;
+    bool have_plain = !val.blocked;
+    auto plain_view = [&]() -> const TensorView& {
+      if (!have_plain) {
+        p.ReorderToPlain(v, impl_->ptr[v], impl_->tap_buffer.get(), &impl_->stream);
+        plain.data = impl_->tap_buffer.get();
+        have_plain = true;
+      }
+      return plain;
+    };
+    as_is.channel_block = val.blocked ? val.channel_block : 0;
+    if (taps->all() && val.storage != CompiledModel::Storage::kConst) {
+      taps->all()(val.ref, plain_view());
     }
-    if (taps->all() && val.storage != CompiledModel::Storage::kConst) taps->all()(val.ref, view);
     if (!impl_->tapped[v]) return;
     for (const auto& o : taps->observers()) {
-      if (o.value == val.ref) o.cb(val.ref, view);
+      if (o.value != val.ref) continue;
+      o.cb(val.ref,
+           o.accepts_blocked && (!val.blocked || as_is.channel_block > 0) ? as_is : plain_view());
     }
     for (const auto& k : taps->keep()) {
-      if (k == val.ref) (*taps->mutable_kept())[val.ref] = view.Copy();
+      if (k == val.ref) (*taps->mutable_kept())[val.ref] = plain_view().Copy();
     }
   };
   if (taps) {

@@ -1,7 +1,10 @@
 // TapSet: what a caller wants to observe during one Session::Run.
 //
 //   Observe(v, cb)  — cb(v, view) is called right after the layer producing value v ran; the
-//                     view is zero-copy and valid only during the callback.
+//                     view is zero-copy and valid only during the callback. A value the plan
+//                     keeps in oneDNN's blocked layout is converted to plain C order first,
+//                     unless the observer accepts blocked views (Observe(v, cb, true)): it then
+//                     gets the bytes as they are, described by TensorView::channel_block.
 //   Keep(v)         — a copy of v is stored in kept() when v is produced.
 //   ObserveAll(cb)  — per-layer mode: cb is called for every value the plan computes, in
 //                     execution order (constants folded at compile time are not reported).
@@ -27,7 +30,9 @@ class TapSet {
  public:
   using Callback = std::function<void(const graph::ValueRef&, const TensorView&)>;
 
-  void Observe(graph::ValueRef v, Callback cb) { observers_.push_back({v, std::move(cb)}); }
+  void Observe(graph::ValueRef v, Callback cb, bool accepts_blocked = false) {
+    observers_.push_back({v, std::move(cb), accepts_blocked});
+  }
   void Keep(graph::ValueRef v) { keep_.push_back(v); }
   void ObserveAll(Callback cb) { all_ = std::move(cb); }
 
@@ -37,6 +42,7 @@ class TapSet {
   struct Observer {
     graph::ValueRef value;
     Callback cb;
+    bool accepts_blocked = false;
   };
   const std::vector<Observer>& observers() const { return observers_; }
   const std::vector<graph::ValueRef>& keep() const { return keep_; }

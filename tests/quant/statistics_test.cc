@@ -137,6 +137,144 @@ TEST(StatisticsTest, InPlaceExtremesEqualSequentialDefinitionBitForBit) {
   }
 }
 
+// Blocks a C-order [N, C, spatial...] tensor into oneDNN's [N][ceil(C/B)][spatial][B] layout
+// (B = C: channels last); padding lanes get `pad`, which must never show in a result.
+std::vector<float> Block(const std::vector<float>& d, const std::vector<int64_t>& s, int64_t b,
+                         float pad) {
+  const int64_t n = s[0], c = s[1], blocks = (c + b - 1) / b;
+  int64_t sp = 1;
+  for (size_t k = 2; k < s.size(); ++k) sp *= s[k];
+  std::vector<float> out(n * blocks * b * sp, pad);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t t = 0; t < sp; ++t)
+        out[((i * blocks + ch / b) * sp + t) * b + ch % b] = d[(i * c + ch) * sp + t];
+  return out;
+}
+
+uint32_t Bits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+// ReduceExtremes (one pass for min, max and abs_max, also reading blocked layouts in place)
+// gives bit for bit what the sequential definition gives — for every kernel width the CPU has,
+// plain and blocked, per tensor and per channel — or declines (false) exactly when the answer
+// would depend on the order: a NaN, or a zero extreme with zeros of both signs.
+TEST(StatisticsTest, OnePassExtremesEqualSequentialDefinitionInEveryLayout) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-3.f, 3.f);
+  struct Case {
+    std::vector<int64_t> shape;
+    int64_t block;  // 0 plain; else the channel block (== C: channels last)
+  };
+  const std::vector<Case> cases = {{{2, 16, 5, 7}, 0}, {{2, 16, 5, 7}, 8},  {{1, 20, 3, 3}, 16},
+                                   {{1, 20, 3, 3}, 8}, {{3, 96, 4, 4}, 96}, {{1, 13, 9}, 13},
+                                   {{1, 5, 37}, 0},    {{2, 3, 1, 1}, 16},  {{1, 7, 33}, 4}};
+  const int previous = internal::UseExtremesKernels(2);
+  for (int isa = 0; isa <= 2; ++isa) {
+    internal::UseExtremesKernels(isa);
+    for (const Case& tc : cases) {
+      int64_t n = 1;
+      for (int64_t d : tc.shape) n *= d;
+      for (int variant = 0; variant < 6; ++variant) {
+        std::vector<float> d(n);
+        for (float& x : d) x = u(rng);
+        if (variant == 1) {  // ReLU with -0 only: min is -0 where a channel had negatives
+          for (float& x : d) x = x < 0 ? -0.0f : x;
+        }
+        if (variant == 2) {  // ReLU with +0 only
+          for (float& x : d) x = x < 0 ? 0.0f : x;
+        }
+        if (variant == 3) {  // both zero signs: ambiguous unless a slice has only one sign
+          for (size_t i = 0; i < d.size(); ++i) {
+            if (d[i] < 0) d[i] = (i % 3 == 0) ? -0.0f : 0.0f;
+          }
+        }
+        if (variant == 4) d[d.size() / 2] = NAN;
+        if (variant == 5) {  // all non-positive with zeros: max is a zero
+          for (float& x : d) x = x > 0 ? -0.0f : x;
+        }
+        const std::vector<float> data = tc.block ? Block(d, tc.shape, tc.block, 1e30f) : d;
+        for (bool per_channel : {false, true}) {
+          Extremes tensor, channel;
+          const bool ok = ReduceExtremes(data.data(), tc.shape, tc.block, &tensor,
+                                         per_channel ? &channel : nullptr);
+          const int64_t rows = tc.shape[0], channels = tc.shape[1];
+          std::vector<int64_t> flat = {rows, 1, n / rows};
+          // Must it decline? A NaN anywhere, or a slice whose min or max is a zero while
+          // it holds zeros of both signs.
+          bool ambiguous = variant == 4;
+          auto slice_ambiguous = [&](const std::vector<int64_t>& shape, int64_t r, int64_t c) {
+            bool pos = false, neg = false;
+            int64_t sp = 1;
+            for (size_t k = 2; k < shape.size(); ++k) sp *= shape[k];
+            for (int64_t t = 0; t < sp; ++t) {
+              const float x = d[(r * shape[1] + c) * sp + t];
+              pos = pos || Bits(x) == 0u;
+              neg = neg || Bits(x) == 0x80000000u;
+            }
+            const float mn = NaiveReduce(d, shape, 1, r, c, StatType::kMin);
+            const float mx = NaiveReduce(d, shape, 1, r, c, StatType::kMax);
+            return pos && neg && (mn == 0.0f || mx == 0.0f);
+          };
+          for (int64_t r = 0; r < rows && !ambiguous; ++r) {
+            ambiguous = slice_ambiguous(flat, r, 0);
+            for (int64_t c = 0; per_channel && c < channels && !ambiguous; ++c) {
+              ambiguous = slice_ambiguous(tc.shape, r, c);
+            }
+          }
+          auto check = [&](const Extremes& e, bool by_channel) {
+            const int64_t cols = by_channel ? channels : 1;
+            for (int64_t r = 0; r < rows; ++r) {
+              for (int64_t c = 0; c < cols; ++c) {
+                for (StatType type : {StatType::kMin, StatType::kMax, StatType::kAbsMax}) {
+                  const float want = by_channel ? NaiveReduce(d, tc.shape, 1, r, c, type)
+                                                : NaiveReduce(d, flat, 1, r, 0, type);
+                  const float got = type == StatType::kMin   ? e.min.data[r * cols + c]
+                                    : type == StatType::kMax ? e.max.data[r * cols + c]
+                                                             : AbsMaxOf(e).data[r * cols + c];
+                  EXPECT_EQ(Bits(got), Bits(want))
+                      << "isa " << isa << " block " << tc.block << " variant " << variant
+                      << " per_channel " << by_channel << " " << StatTypeName(type) << " r " << r
+                      << " c " << c << ": " << got << " vs " << want;
+                }
+              }
+            }
+          };
+          ASSERT_EQ(ok, !ambiguous)
+              << "isa " << isa << " block " << tc.block << " variant " << variant;
+          if (!ok) continue;
+          check(tensor, false);
+          if (per_channel) check(channel, true);
+        }
+      }
+    }
+  }
+  internal::UseExtremesKernels(previous);
+}
+
+TEST(StatisticsTest, OnePassExtremesDeclineExactlyWhenBothZeroSignsMeetAtTheExtreme) {
+  // Per tensor [1, 4]: min 0 with +0 first then -0: the sequential answer is +0, which only
+  // order can tell; with one sign only, that sign.
+  std::vector<float> mixed = {1.0f, 0.0f, 2.0f, -0.0f};
+  Extremes e;
+  EXPECT_FALSE(ReduceExtremes(mixed.data(), {1, 4}, 0, &e, nullptr));
+  std::vector<float> neg = {1.0f, -0.0f, 2.0f, -0.0f};
+  ASSERT_TRUE(ReduceExtremes(neg.data(), {1, 4}, 0, &e, nullptr));
+  EXPECT_EQ(Bits(e.min.data[0]), Bits(-0.0f));
+  EXPECT_EQ(e.max.data[0], 2.0f);
+  EXPECT_EQ(Bits(AbsMaxOf(e).data[0]), Bits(2.0f));
+  // Zeros of both signs away from the extremes do not matter.
+  std::vector<float> away = {-1.0f, 0.0f, 2.0f, -0.0f};
+  ASSERT_TRUE(ReduceExtremes(away.data(), {1, 4}, 0, &e, nullptr));
+  EXPECT_EQ(e.min.data[0], -1.0f);
+  EXPECT_EQ(e.max.data[0], 2.0f);
+  // Empty tensors are declined (ReducePerSample reports them).
+  EXPECT_FALSE(ReduceExtremes(away.data(), {1, 0}, 0, &e, nullptr));
+}
+
 TEST(StatisticsTest, RejectsBadInput) {
   std::vector<float> data(6, 1.0f);
   ReductionSpec spec;

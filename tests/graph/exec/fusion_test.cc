@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 
 #include "tests/graph/exec/exec_test_util.h"
@@ -418,6 +419,91 @@ TEST(BlockedLayoutTest, InvisibleToOutputsAndTaps) {
     for (int64_t i = 0; i < want.size(); ++i) {
       ASSERT_NEAR(got.data<float>()[i], want.data<float>()[i], 1e-4)
           << "value of node " << ref.node << " element " << i;
+    }
+  }
+}
+
+// Tapped values keep the layout the inference plan gives them (observing does not change how
+// the layers run). An observer that accepts blocked views gets the bytes as they are, described
+// by channel_block; one that does not gets plain C order; both hold the same values.
+TEST(BlockedLayoutTest, TappedValuesStayBlockedAndObserversChooseTheirView) {
+  graph::Graph g;
+  const Shape xs{1, 20, 9, 7};  // 20 channels: a partial last block in nChw8c / nChw16c
+  NodeId x = g.AddParameter("x", ElementType::kF32, graph::PartialShape(xs));
+  Attributes a;
+  a.SetInts("strides", {1, 1});
+  a.SetInts("dilations", {1, 1});
+  a.SetInts("pads_begin", {1, 1});
+  a.SetInts("pads_end", {1, 1});
+  a.Set("auto_pad", "explicit");
+  ValueRef v{x, 0};
+  std::vector<ValueRef> tapped;
+  for (int i = 0; i < 3; ++i) {
+    const Shape ws{20, 20, 3, 3};
+    NodeId w = g.AddConst("w" + std::to_string(i),
+                          F32(ws, RandomFloats(graph::ElementCount(ws), 60 + i, -0.2f, 0.2f)));
+    v = {g.AddOp("Convolution", "conv" + std::to_string(i), {v, {w, 0}}, a), 0};
+    if (i < 2) {
+      v = {g.AddOp("Relu", "relu" + std::to_string(i), {v}), 0};
+      tapped.push_back(v);
+    }
+  }
+  g.AddResult("r", v);
+  std::map<std::string, Tensor> feeds = {
+      {"x", F32(xs, RandomFloats(graph::ElementCount(xs), 70, -1.f, 1.f))}};
+
+  CompileOptions plain_opts;
+  plain_opts.conv_layout = "plain";
+  plain_opts.observable = tapped;
+  CompileOptions auto_opts;
+  auto_opts.observable = tapped;
+  auto plain_plan = CompiledModel::Compile(g, plain_opts);
+  auto auto_plan = CompiledModel::Compile(g, auto_opts);
+  ASSERT_TRUE(plain_plan.ok() && auto_plan.ok());
+  int blocked = 0;
+  for (const ValueRef& t : tapped) {
+    const auto& val = (*auto_plan)->values()[(*auto_plan)->ValueIndex(t)];
+    blocked += val.blocked ? 1 : 0;
+    // oneDNN's f32 convolution layouts (nChw8c, nChw16c, nhwc) are all channel blockings.
+    if (val.blocked) {
+      EXPECT_GT(val.channel_block, 0);
+    }
+  }
+  EXPECT_EQ(blocked, 2) << "tapped values between convolutions should stay blocked";
+
+  std::map<ValueRef, Tensor> as_is, plain, reference;
+  std::map<ValueRef, int> block_seen;
+  TapSet taps;
+  for (const ValueRef& t : tapped) {
+    taps.Observe(
+        t,
+        [&](const ValueRef& r, const TensorView& view) {
+          block_seen[r] = view.channel_block;
+          as_is[r] = view.Copy();  // Copy unblocks
+        },
+        /*accepts_blocked=*/true);
+    taps.Observe(t, [&](const ValueRef& r, const TensorView& view) {
+      EXPECT_EQ(view.channel_block, 0);
+      plain[r] = view.Copy();
+    });
+  }
+  ASSERT_TRUE(Session(*auto_plan).Run(feeds, nullptr, &taps).ok());
+  TapSet ref_taps;
+  for (const ValueRef& t : tapped) {
+    ref_taps.Observe(
+        t, [&](const ValueRef& r, const TensorView& view) { reference[r] = view.Copy(); });
+  }
+  ASSERT_TRUE(Session(*plain_plan).Run(feeds, nullptr, &ref_taps).ok());
+  for (const ValueRef& t : tapped) {
+    EXPECT_GT(block_seen.at(t), 0);
+    const Tensor& got = as_is.at(t);
+    const Tensor& want = plain.at(t);
+    ASSERT_EQ(got.shape(), want.shape());
+    EXPECT_EQ(std::memcmp(got.bytes(), want.bytes(), want.nbytes()), 0)
+        << "the unblocked copy differs from oneDNN's reorder to plain";
+    const Tensor& ref = reference.at(t);
+    for (int64_t i = 0; i < ref.size(); ++i) {
+      ASSERT_NEAR(got.data<float>()[i], ref.data<float>()[i], 1e-4) << "element " << i;
     }
   }
 }
