@@ -40,10 +40,14 @@ Result<QuantizationReport> RunDefaultQuantization(graph::Graph* g, const Quantiz
     requests.insert(requests.end(), more.begin(), more.end());
   }
   std::vector<StatResult> results;
+  // MinMax's ranges are fitted inside the pass (weights while the samples run, activations
+  // after the last one), by the engine's fitting node.
+  std::vector<std::optional<FqParams>> ranges;
   if (!requests.empty()) {
     graph::Graph fp32 = BypassFakeQuantize(*g, /*activations_only=*/false);
     CollectOptions co;
     co.pass_name = "DefaultQuantization";
+    co.fit = minmax.FitJobs(*g, plan, 0, &ranges);
     PTQ_ASSIGN_OR_RETURN(CollectedStats stats, engine->Collect(fp32, requests, co));
     ++report.statistics_passes;
     results = std::move(stats.results);
@@ -57,8 +61,8 @@ Result<QuantizationReport> RunDefaultQuantization(graph::Graph* g, const Quantiz
 
   // 3. MinMaxQuantization.
   std::span<const StatResult> all(results);
-  PTQ_ASSIGN_OR_RETURN(report.fitted,
-                       minmax.Fit(g, plan, all.subspan(0, num_minmax), report.need_rescale));
+  PTQ_ASSIGN_OR_RETURN(
+      report.fitted, minmax.Fit(g, plan, all.subspan(0, num_minmax), report.need_rescale, ranges));
 
   // 4. Bias correction.
   if (options.use_fast_bias) {

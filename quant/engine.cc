@@ -34,4 +34,12 @@ std::string StatRequestKey(const graph::Graph& g, const StatRequest& r) {
   return os.str();
 }
 
+Status RunFitJobs(std::span<const FitJob> jobs, const CollectedStats& stats) {
+  const CollectedStats none;
+  for (const FitJob& job : jobs) {
+    PTQ_RETURN_IF_ERROR(job.run(job.needs_stats ? stats : none));
+  }
+  return Status::Ok();
+}
+
 }  // namespace ptqflow::quant

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -76,11 +77,30 @@ struct CollectedStats {
   std::vector<StatResult> results;  // parallel to the requests
 };
 
+// A piece of FakeQuantize fitting that a statistics pass runs as part of itself (in the flow
+// graph, its fitting node), so fitting overlaps calibration instead of following it.
+struct FitJob {
+  // false: needs only the model (e.g. a weights range): may run while samples are processed.
+  // true: needs the pass's statistics: runs once the last sample has been merged.
+  bool needs_stats = true;
+  // Writes only its own output (jobs may run concurrently). `stats` is the pass's result for
+  // jobs that need it, and empty for the others.
+  std::function<Status(const CollectedStats& stats)> run;
+};
+
+// Runs the jobs one after another (jobs with !needs_stats get an empty CollectedStats); returns
+// the error of the first failing job in job order. For engines without concurrency.
+Status RunFitJobs(std::span<const FitJob> jobs, const CollectedStats& stats);
+
 struct CollectOptions {
   // Use only the first `max_samples` of the engine's selected samples (0 = all of them).
   size_t max_samples = 0;
   // A name for progress lines, logs and the checkpoint ("ActivationChannelAlignment", ...).
   std::string pass_name;
+  // Fitting to run within the pass (see FitJob). Collect fails if a job fails, with the error
+  // of the first failing job in job order whatever the scheduling. Every job has run when a
+  // successful Collect returns (also for a pass restored from a checkpoint).
+  std::vector<FitJob> fit;
 };
 
 class Engine {

@@ -123,9 +123,90 @@ Result<std::vector<StatRequest>> MinMaxQuantization::ActivationRequests(
   return requests;
 }
 
-Result<std::vector<FittedFq>> MinMaxQuantization::Fit(Graph* g, const QuantizationPlan& plan,
-                                                      std::span<const StatResult> results,
-                                                      const std::set<NodeId>& need_rescale) const {
+Result<FqParams> MinMaxQuantization::FitOne(const Graph& g, const QuantizationPlan& plan, size_t i,
+                                            std::span<const StatResult> results) const {
+  if (i >= plan.fqs.size()) {
+    return Status::Error("MinMaxQuantization: no plan entry " + std::to_string(i));
+  }
+  std::vector<std::pair<int, int>> req_of_fq;
+  PTQ_ASSIGN_OR_RETURN(std::vector<StatRequest> requests, ActivationRequests(g, plan, &req_of_fq));
+  if (requests.size() != results.size()) {
+    return Status::Error("MinMaxQuantization: " + std::to_string(results.size()) +
+                         " statistics results for " + std::to_string(requests.size()) +
+                         " requests");
+  }
+  return FitEntry(g, plan.fqs[i], results, req_of_fq[i]);
+}
+
+Result<FqParams> MinMaxQuantization::FitEntry(const Graph& g, const FqInfo& info,
+                                              std::span<const StatResult> results,
+                                              std::pair<int, int> requests) const {
+  PTQ_ASSIGN_OR_RETURN(RangeEstimatorPlan rp, PlanFor(info, options_));
+  const bool is_weights = info.role == TensorRole::kWeights;
+  std::vector<float> stat_min, stat_max;
+  if (is_weights) {
+    if (rp.min.needed) {
+      PTQ_ASSIGN_OR_RETURN(stat_min, WeightStatistic(g, info, rp.min));
+    }
+    PTQ_ASSIGN_OR_RETURN(stat_max, WeightStatistic(g, info, rp.max));
+  } else {
+    PTQ_ASSIGN_OR_RETURN(stat_min, ActivationStatistic(g, info, rp.min, results, requests.first));
+    PTQ_ASSIGN_OR_RETURN(stat_max, ActivationStatistic(g, info, rp.max, results, requests.second));
+  }
+  const int64_t levels = info.levels.levels;
+  FqParams p;
+  if (info.config.mode == QuantMode::kSymmetric) {
+    if (levels <= 2) {
+      return Status::Error(FqName(g, info) + ": symmetric quantization needs levels > 2, got " +
+                           std::to_string(levels));
+    }
+    p = is_weights ? SymmetricWeightRange(stat_max, levels)
+                   : SymmetricActivationRange(stat_min, stat_max, levels, info.levels.is_signed);
+  } else {
+    if (stat_min.size() != stat_max.size()) {
+      return Status::Error(FqName(g, info) + ": min and max statistics have " +
+                           std::to_string(stat_min.size()) + " and " +
+                           std::to_string(stat_max.size()) + " channels");
+    }
+    PTQ_ASSIGN_OR_RETURN(p,
+                         AsymmetricRange(stat_min, stat_max, info.config.bits, levels, is_weights,
+                                         /*unify_zp=*/false, g.node(info.fq).name));
+  }
+  ApplyClipping(&p, rp.min.needed ? rp.min.clipping_value : std::nullopt, rp.max.clipping_value);
+  return p;
+}
+
+std::vector<FitJob> MinMaxQuantization::FitJobs(
+    const Graph& g, const QuantizationPlan& plan, size_t first_result,
+    std::vector<std::optional<FqParams>>* ranges) const {
+  ranges->assign(plan.fqs.size(), std::nullopt);
+  std::vector<std::pair<int, int>> req_of_fq;
+  auto requests = ActivationRequests(g, plan, &req_of_fq);
+  std::vector<FitJob> jobs;
+  if (!requests.ok()) return jobs;  // Fit reports it
+  const size_t count = requests->size();
+  for (size_t i = 0; i < plan.fqs.size(); ++i) {
+    FitJob job;
+    job.needs_stats = plan.fqs[i].role != TensorRole::kWeights;
+    job.run = [this, &g, &plan, i, first_result, count, req = req_of_fq[i],
+               ranges](const CollectedStats& stats) -> Status {
+      std::span<const StatResult> results;
+      if (plan.fqs[i].role != TensorRole::kWeights &&
+          first_result + count <= stats.results.size()) {
+        results = std::span<const StatResult>(stats.results).subspan(first_result, count);
+      }
+      PTQ_ASSIGN_OR_RETURN(FqParams p, FitEntry(g, plan.fqs[i], results, req));
+      (*ranges)[i] = std::move(p);
+      return Status::Ok();
+    };
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
+}
+
+Result<std::vector<FittedFq>> MinMaxQuantization::Fit(
+    Graph* g, const QuantizationPlan& plan, std::span<const StatResult> results,
+    const std::set<NodeId>& need_rescale, std::span<const std::optional<FqParams>> ranges) const {
   std::vector<std::pair<int, int>> req_of_fq;
   PTQ_ASSIGN_OR_RETURN(std::vector<StatRequest> requests, ActivationRequests(*g, plan, &req_of_fq));
   if (requests.size() != results.size()) {
@@ -159,40 +240,13 @@ Result<std::vector<FittedFq>> MinMaxQuantization::Fit(Graph* g, const Quantizati
   std::vector<FittedFq> fitted(plan.fqs.size());
   for (size_t i = 0; i < plan.fqs.size(); ++i) {
     const FqInfo& info = plan.fqs[i];
-    PTQ_ASSIGN_OR_RETURN(RangeEstimatorPlan rp, PlanFor(info, options_));
     const bool is_weights = info.role == TensorRole::kWeights;
-    std::vector<float> stat_min, stat_max;
-    if (is_weights) {
-      if (rp.min.needed) {
-        PTQ_ASSIGN_OR_RETURN(stat_min, WeightStatistic(*g, info, rp.min));
-      }
-      PTQ_ASSIGN_OR_RETURN(stat_max, WeightStatistic(*g, info, rp.max));
-    } else {
-      PTQ_ASSIGN_OR_RETURN(stat_min,
-                           ActivationStatistic(*g, info, rp.min, results, req_of_fq[i].first));
-      PTQ_ASSIGN_OR_RETURN(stat_max,
-                           ActivationStatistic(*g, info, rp.max, results, req_of_fq[i].second));
-    }
-    const int64_t levels = info.levels.levels;
     FqParams p;
-    if (info.config.mode == QuantMode::kSymmetric) {
-      if (levels <= 2) {
-        return Status::Error(FqName(*g, info) + ": symmetric quantization needs levels > 2, got " +
-                             std::to_string(levels));
-      }
-      p = is_weights ? SymmetricWeightRange(stat_max, levels)
-                     : SymmetricActivationRange(stat_min, stat_max, levels, info.levels.is_signed);
+    if (i < ranges.size() && ranges[i].has_value()) {
+      p = *ranges[i];
     } else {
-      if (stat_min.size() != stat_max.size()) {
-        return Status::Error(FqName(*g, info) + ": min and max statistics have " +
-                             std::to_string(stat_min.size()) + " and " +
-                             std::to_string(stat_max.size()) + " channels");
-      }
-      PTQ_ASSIGN_OR_RETURN(p,
-                           AsymmetricRange(stat_min, stat_max, info.config.bits, levels, is_weights,
-                                           /*unify_zp=*/false, g->node(info.fq).name));
+      PTQ_ASSIGN_OR_RETURN(p, FitEntry(*g, info, results, req_of_fq[i]));
     }
-    ApplyClipping(&p, rp.min.needed ? rp.min.clipping_value : std::nullopt, rp.max.clipping_value);
     if (is_weights && rescale.count(info.fq)) {
       const float factor = options_.saturation_scaling_factor;
       ApplySaturationFix(&p, factor);
@@ -251,14 +305,16 @@ Result<std::vector<FittedFq>> MinMaxQuantization::Run(Graph* g, const Quantizati
                                                       const std::set<NodeId>& need_rescale) const {
   PTQ_ASSIGN_OR_RETURN(std::vector<StatRequest> requests, ActivationRequests(*g, plan, nullptr));
   std::vector<StatResult> results;
+  std::vector<std::optional<FqParams>> ranges;
   if (!requests.empty()) {
     Graph fp32 = BypassFakeQuantize(*g, /*activations_only=*/false);
     CollectOptions co;
     co.pass_name = "MinMaxQuantization";
+    co.fit = FitJobs(*g, plan, 0, &ranges);
     PTQ_ASSIGN_OR_RETURN(CollectedStats stats, engine->Collect(fp32, requests, co));
     results = std::move(stats.results);
   }
-  return Fit(g, plan, results, need_rescale);
+  return Fit(g, plan, results, need_rescale, ranges);
 }
 
 Status WriteFqLimits(Graph* g, NodeId fq, const FqParams& p) {

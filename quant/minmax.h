@@ -26,6 +26,7 @@
 // Thread-safety: a MinMaxQuantization is immutable; Run edits the graph it is given.
 #pragma once
 
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -76,20 +77,42 @@ class MinMaxQuantization {
       const graph::Graph& g, const QuantizationPlan& plan,
       std::vector<std::pair<int, int>>* request_of_fq) const;
 
+  // The range of plan entry i before the saturation fix and unified scales: its statistics
+  // (activations: aggregated from `results`, the Collect results of ActivationRequests; weights:
+  // computed on the constant) turned into limits, with the clipping values applied. Reads `g`
+  // only: calls for different entries may run concurrently.
+  Result<FqParams> FitOne(const graph::Graph& g, const QuantizationPlan& plan, size_t i,
+                          std::span<const StatResult> results) const;
+
+  // One FitJob per plan entry for the Collect of ActivationRequests' requests (weight entries
+  // do not need statistics): job i writes FitOne(i) to (*ranges)[i], reading the results from
+  // position `first_result` of the pass's results. `g`, `plan` and `ranges` must outlive the
+  // Collect and `g` must not change during it.
+  std::vector<FitJob> FitJobs(const graph::Graph& g, const QuantizationPlan& plan,
+                              size_t first_result,
+                              std::vector<std::optional<FqParams>>* ranges) const;
+
   // Computes and writes every FQ's limits. `results` are the Collect results of the requests
   // from ActivationRequests (same order). `need_rescale` lists ops whose weight FQ gets the
-  // saturation fix whatever saturation_fix selects (except kNo).
+  // saturation fix whatever saturation_fix selects (except kNo). `ranges`, when not empty, holds
+  // what FitJobs computed (one per plan entry); entries without a value are fitted here.
   Result<std::vector<FittedFq>> Fit(graph::Graph* g, const QuantizationPlan& plan,
                                     std::span<const StatResult> results,
-                                    const std::set<graph::NodeId>& need_rescale = {}) const;
+                                    const std::set<graph::NodeId>& need_rescale = {},
+                                    std::span<const std::optional<FqParams>> ranges = {}) const;
 
-  // ActivationRequests + one Engine::Collect on BypassFakeQuantize(*g) + Fit.
+  // ActivationRequests + one Engine::Collect on BypassFakeQuantize(*g) with FitJobs + Fit.
   Result<std::vector<FittedFq>> Run(graph::Graph* g, const QuantizationPlan& plan, Engine* engine,
                                     const std::set<graph::NodeId>& need_rescale = {}) const;
 
   const MinMaxOptions& options() const { return options_; }
 
  private:
+  // FitOne for one entry whose min / max requests are at `requests` in `results`.
+  Result<FqParams> FitEntry(const graph::Graph& g, const FqInfo& info,
+                            std::span<const StatResult> results,
+                            std::pair<int, int> requests) const;
+
   MinMaxOptions options_;
 };
 

@@ -56,7 +56,9 @@ Result<quant::CollectedStats> SerialEngine::Collect(const graph::Graph& g,
     return Status::Error("pass '" + options.pass_name + "': no calibration sample could be used" +
                          (bad_samples_->count() ? " (all were skipped as bad)" : ""));
   }
-  return acc.Release();
+  quant::CollectedStats stats = acc.Release();
+  PTQ_RETURN_IF_ERROR(quant::RunFitJobs(options.fit, stats));
+  return stats;
 }
 
 Result<std::map<std::string, graph::Tensor>> SerialEngine::Infer(

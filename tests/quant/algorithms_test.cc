@@ -103,6 +103,53 @@ TEST(MinMaxTest, SymmetricSignedActivationsAndWeightsByHand) {
   EXPECT_EQ(engine.collect_calls(), 1);
 }
 
+// An engine that ignores CollectOptions::fit (MinMax must then fit inline).
+class NoFitEngine : public LoopEngine {
+ public:
+  using LoopEngine::LoopEngine;
+  Result<CollectedStats> Collect(const Graph& g, std::span<const StatRequest> requests,
+                                 const CollectOptions& options) override {
+    CollectOptions without = options;
+    without.fit.clear();
+    return LoopEngine::Collect(g, requests, without);
+  }
+};
+
+// Fitting inside the pass (FitJobs, run by the engine) gives exactly what fitting after it does;
+// weight ranges need no statistics, so an engine may fit them while the samples run.
+TEST(MinMaxTest, FitJobsInsideThePassGiveTheInlineResult) {
+  const std::vector<float> w = {1, -4, 2, 0, 0, 0, 0, 0, 0.5f, 0.5f, -0.5f, 0};
+  MatMulModel a = BuildMatMul(QuantMode::kAsymmetric, w);
+  MatMulModel b = BuildMatMul(QuantMode::kAsymmetric, w);
+  MinMaxQuantization minmax(MinMaxOptions{});
+
+  std::vector<std::optional<FqParams>> ranges;
+  std::vector<FitJob> jobs = minmax.FitJobs(a.g, a.plan, 0, &ranges);
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_TRUE(jobs[0].needs_stats);   // activations
+  EXPECT_FALSE(jobs[1].needs_stats);  // weights
+  ASSERT_TRUE(jobs[1].run(CollectedStats{}).ok());
+  ASSERT_TRUE(ranges[1].has_value());
+  EXPECT_FLOAT_EQ(ranges[1]->input_high[0], 4.0f);
+  // An activation job without the pass's statistics is an error, not a guess.
+  EXPECT_FALSE(jobs[0].run(CollectedStats{}).ok());
+
+  LoopEngine with_jobs(TwoSamples());
+  NoFitEngine without_jobs(TwoSamples());
+  auto fa = minmax.Run(&a.g, a.plan, &with_jobs);
+  auto fb = minmax.Run(&b.g, b.plan, &without_jobs);
+  ASSERT_TRUE(fa.ok() && fb.ok());
+  for (size_t i = 0; i < a.plan.fqs.size(); ++i) {
+    auto la = ReadFqLimits(a.g, a.plan.fqs[i].fq);
+    auto lb = ReadFqLimits(b.g, b.plan.fqs[i].fq);
+    ASSERT_TRUE(la.ok() && lb.ok());
+    EXPECT_EQ(la->input_low, lb->input_low) << i;
+    EXPECT_EQ(la->input_high, lb->input_high) << i;
+    EXPECT_EQ(la->output_low, lb->output_low) << i;
+    EXPECT_EQ(la->output_high, lb->output_high) << i;
+  }
+}
+
 TEST(MinMaxTest, UnsignedWhenGlobalMinIsNonNegative) {
   MatMulModel m = BuildMatMul(QuantMode::kSymmetric, std::vector<float>(12, 1.0f));
   LoopEngine engine({{{"x", F32({2, 4}, {0, 2, 1, 1, 0, 0, 0, 4})}}});

@@ -87,6 +87,7 @@ class LoopEngine : public Engine {
       }
     }
     out.num_samples = n;
+    PTQ_RETURN_IF_ERROR(RunFitJobs(options.fit, out));
     return out;
   }
 
