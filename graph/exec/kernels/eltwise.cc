@@ -1,8 +1,17 @@
 // Elementwise kernels: unary activations, binary arithmetic/comparison/logical ops with numpy
 // broadcasting, Select, Convert, FakeQuantize, PRelu, HardSigmoid, Swish, Selu.
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
+
+#if defined(__SSE4_1__)
+#include <smmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "graph/exec/kernels/broadcast.h"
 #include "graph/exec/kernels/kernels.h"
@@ -622,6 +631,106 @@ bool Convertible(ElementType t) {
 //     nearbyint((x-il)/(ih-il)*(L-1))/(L-1)*(oh-ol)+ol   otherwise (round half to even)
 // (OpenVINO FakeQuantize-1; ../shared/reference/pot-spec.md §1), computed in float as the
 // OpenVINO reference kernel does.
+inline float FakeQuantizeOne(float v, float lo, float hi, float olo, float ohi, float lm1) {
+  if (v <= std::min(lo, hi)) return olo;
+  if (v > std::max(lo, hi)) return ohi;
+  return std::nearbyint((v - lo) / (hi - lo) * lm1) / lm1 * (ohi - olo) + olo;
+}
+
+// A contiguous run of n values with one set of limits: the same operations in the same order as
+// FakeQuantizeOne, four lanes at a time (division, not a reciprocal; ROUNDPS in the current
+// rounding mode like nearbyint), so the results are bit-identical.
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PTQFLOW_WIDE_FQ 1
+// Wider versions of the same operations for CPUs that have them (chosen at run time).
+__attribute__((target("avx2"))) int64_t FakeQuantizeRunAvx2(const float* x, float* y, int64_t n,
+                                                            float lo, float hi, float olo,
+                                                            float ohi, float lm1) {
+  const __m256 vmin = _mm256_set1_ps(std::min(lo, hi)), vmax = _mm256_set1_ps(std::max(lo, hi));
+  const __m256 vlo = _mm256_set1_ps(lo), vrange = _mm256_set1_ps(hi - lo);
+  const __m256 vl = _mm256_set1_ps(lm1), volo = _mm256_set1_ps(olo);
+  const __m256 vohi = _mm256_set1_ps(ohi), vorange = _mm256_set1_ps(ohi - olo);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 q =
+        _mm256_round_ps(_mm256_mul_ps(_mm256_div_ps(_mm256_sub_ps(v, vlo), vrange), vl),
+                        _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+    __m256 out = _mm256_add_ps(_mm256_mul_ps(_mm256_div_ps(q, vl), vorange), volo);
+    out = _mm256_blendv_ps(out, vohi, _mm256_cmp_ps(v, vmax, _CMP_GT_OQ));
+    out = _mm256_blendv_ps(out, volo, _mm256_cmp_ps(v, vmin, _CMP_LE_OQ));
+    _mm256_storeu_ps(y + i, out);
+  }
+  return i;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12 on AVX-512 intrinsics
+__attribute__((target("avx512f"))) int64_t FakeQuantizeRunAvx512(const float* x, float* y,
+                                                                 int64_t n, float lo, float hi,
+                                                                 float olo, float ohi, float lm1) {
+  const __m512 vmin = _mm512_set1_ps(std::min(lo, hi)), vmax = _mm512_set1_ps(std::max(lo, hi));
+  const __m512 vlo = _mm512_set1_ps(lo), vrange = _mm512_set1_ps(hi - lo);
+  const __m512 vl = _mm512_set1_ps(lm1), volo = _mm512_set1_ps(olo);
+  const __m512 vohi = _mm512_set1_ps(ohi), vorange = _mm512_set1_ps(ohi - olo);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    const __m512 q =
+        _mm512_roundscale_ps(_mm512_mul_ps(_mm512_div_ps(_mm512_sub_ps(v, vlo), vrange), vl),
+                             _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+    __m512 out = _mm512_add_ps(_mm512_mul_ps(_mm512_div_ps(q, vl), vorange), volo);
+    out = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, vmax, _CMP_GT_OQ), out, vohi);
+    out = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, vmin, _CMP_LE_OQ), out, volo);
+    _mm512_storeu_ps(y + i, out);
+  }
+  return i;
+}
+#pragma GCC diagnostic pop
+
+int BestFakeQuantizeIsa() {
+  return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+}
+std::atomic<int> g_fq_isa{BestFakeQuantizeIsa()};
+int FakeQuantizeIsa() { return g_fq_isa.load(std::memory_order_relaxed); }
+#endif
+
+void FakeQuantizeRun(const float* x, float* y, int64_t n, float lo, float hi, float olo, float ohi,
+                     float lm1) {
+  int64_t i = 0;
+#if defined(PTQFLOW_WIDE_FQ)
+  switch (FakeQuantizeIsa()) {
+    case 2:
+      i = FakeQuantizeRunAvx512(x, y, n, lo, hi, olo, ohi, lm1);
+      break;
+    case 1:
+      i = FakeQuantizeRunAvx2(x, y, n, lo, hi, olo, ohi, lm1);
+      break;
+    default:
+      break;
+  }
+#endif
+#if defined(__SSE4_1__)
+  x += i;
+  y += i;
+  n -= i;
+  i = 0;
+  const __m128 vmin = _mm_set1_ps(std::min(lo, hi)), vmax = _mm_set1_ps(std::max(lo, hi));
+  const __m128 vlo = _mm_set1_ps(lo), vrange = _mm_set1_ps(hi - lo), vl = _mm_set1_ps(lm1);
+  const __m128 volo = _mm_set1_ps(olo), vohi = _mm_set1_ps(ohi), vorange = _mm_set1_ps(ohi - olo);
+  for (; i + 4 <= n; i += 4) {
+    const __m128 v = _mm_loadu_ps(x + i);
+    const __m128 q = _mm_round_ps(_mm_mul_ps(_mm_div_ps(_mm_sub_ps(v, vlo), vrange), vl),
+                                  _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+    __m128 out = _mm_add_ps(_mm_mul_ps(_mm_div_ps(q, vl), vorange), volo);
+    out = _mm_blendv_ps(out, vohi, _mm_cmpgt_ps(v, vmax));
+    out = _mm_blendv_ps(out, volo, _mm_cmple_ps(v, vmin));
+    _mm_storeu_ps(y + i, out);
+  }
+#endif
+  for (; i < n; ++i) y[i] = FakeQuantizeOne(x[i], lo, hi, olo, ohi, lm1);
+}
+
 class FakeQuantizeKernel : public Kernel {
  public:
   FakeQuantizeKernel(Broadcaster b, int64_t levels) : b_(std::move(b)), levels_(levels) {}
@@ -636,6 +745,18 @@ class FakeQuantizeKernel : public Kernel {
     int64_t s[5];
     for (int k = 0; k < 5; ++k) s[k] = b_.inner_stride(k);
     const float lm1 = static_cast<float>(levels_ - 1);
+    if (s[0] == 1 && s[1] == 0 && s[2] == 0 && s[3] == 0 && s[4] == 0) {
+      // The usual case: limits per tensor, or per channel outside the inner dimension.
+      ParallelFor(b_.rows(), inner * 4, [&](int64_t r0, int64_t r1) {
+        int64_t off[5];
+        for (int64_t r = r0; r < r1; ++r) {
+          b_.RowOffsets(r, off);
+          FakeQuantizeRun(x + off[0], y + r * inner, inner, il[off[1]], ih[off[2]], ol[off[3]],
+                          oh[off[4]], lm1);
+        }
+      });
+      return Status::Ok();
+    }
     ParallelFor(b_.rows(), inner * 4, [&](int64_t r0, int64_t r1) {
       int64_t off[5];
       for (int64_t r = r0; r < r1; ++r) {
@@ -645,15 +766,7 @@ class FakeQuantizeKernel : public Kernel {
           const float v = x[off[0] + i * s[0]];
           const float lo = il[off[1] + i * s[1]], hi = ih[off[2] + i * s[2]];
           const float olo = ol[off[3] + i * s[3]], ohi = oh[off[4] + i * s[4]];
-          float out;
-          if (v <= std::min(lo, hi)) {
-            out = olo;
-          } else if (v > std::max(lo, hi)) {
-            out = ohi;
-          } else {
-            out = std::nearbyint((v - lo) / (hi - lo) * lm1) / lm1 * (ohi - olo) + olo;
-          }
-          py[i] = out;
+          py[i] = FakeQuantizeOne(v, lo, hi, olo, ohi, lm1);
         }
       }
     });
@@ -961,5 +1074,16 @@ Result<std::unique_ptr<Kernel>> MakeSelu(const KernelInit& init, std::vector<Val
   PTQ_ASSIGN_OR_RETURN(double lambda, ConstScalar(init, 2));
   return MakeParam(init, outs, ParamOp::kSelu, alpha, lambda);
 }
+
+namespace internal {
+int UseFakeQuantizeKernels(int isa) {
+#if defined(PTQFLOW_WIDE_FQ)
+  return g_fq_isa.exchange(std::clamp(isa, 0, BestFakeQuantizeIsa()));
+#else
+  (void)isa;
+  return 0;
+#endif
+}
+}  // namespace internal
 
 }  // namespace ptqflow::exec::kernels

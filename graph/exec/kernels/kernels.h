@@ -51,4 +51,11 @@ PTQ_DECLARE_FACTORY(MakeInterpolate)
 
 #undef PTQ_DECLARE_FACTORY
 
+namespace internal {
+// FakeQuantize runs contiguous spans with the widest vectors the CPU has (0: SSE4.1, 1: AVX2,
+// 2: AVX-512; all bit-identical); tests select narrower ones with this (clamped to what the CPU
+// has). Returns the previous choice. Not thread-safe with running kernels.
+int UseFakeQuantizeKernels(int isa);
+}  // namespace internal
+
 }  // namespace ptqflow::exec::kernels

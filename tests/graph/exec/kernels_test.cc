@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+
+#include "graph/exec/kernels/kernels.h"
 
 #include "tests/graph/exec/exec_test_util.h"
 
@@ -428,6 +431,65 @@ TEST(FakeQuantizeKernelTest, PerChannelRanges) {
   // Channel 0: 0.3*255 = 76.5 -> 76 (even) -> 76/255. Channel 1: 5/8*255 = 159.375 -> 159.
   std::vector<double> want = {0, 76.0 / 255, 1, 0, 159.0 / 255 * 8, 8};
   ExpectClose(res["out0"], want, 1e-6);
+}
+
+// The vectorized FakeQuantize (AVX-512 / AVX2 / SSE4.1 spans, scalar tail) gives bit for bit the
+// OpenVINO formula evaluated one element at a time, for per-tensor and per-channel limits, at
+// ties, at both bounds, on -0 and NaN, and for sizes that are not multiples of any vector width.
+TEST(FakeQuantizeKernelTest, VectorPathsEqualTheScalarFormulaBitForBit) {
+  auto ref = [](float v, float lo, float hi, float olo, float ohi, float lm1) {
+    if (v <= std::min(lo, hi)) return olo;
+    if (v > std::max(lo, hi)) return ohi;
+    return std::nearbyint((v - lo) / (hi - lo) * lm1) / lm1 * (ohi - olo) + olo;
+  };
+  auto bits = [](float f) {
+    uint32_t b;
+    std::memcpy(&b, &f, 4);
+    return b;
+  };
+  const Shape xs{2, 3, 5, 7};  // inner runs of 35 or 105 values
+  std::vector<float> x = RandomFloats(graph::ElementCount(xs), 21, -2.f, 3.f);
+  const float lo = -1.0f, hi = 2.0f;
+  const int64_t levels = 256;
+  for (size_t i = 0; i < x.size(); i += 7) {  // exact ties: (k + 0.5) steps above lo
+    x[i] = lo + (static_cast<float>(i % 200) + 0.5f) * (hi - lo) / 255.0f;
+  }
+  x[1] = lo;
+  x[2] = hi;
+  x[3] = -0.0f;
+  x[4] = NAN;
+  x[5] = std::nextafter(hi, 10.f);
+  std::vector<float> ch_lo = {-1.f, 0.f, -0.5f}, ch_hi = {2.f, 1.5f, 0.25f};
+  for (bool per_channel : {false, true}) {
+    const Shape ls = per_channel ? Shape{1, 3, 1, 1} : Shape{};
+    std::vector<float> il = per_channel ? ch_lo : std::vector<float>{lo};
+    std::vector<float> ih = per_channel ? ch_hi : std::vector<float>{hi};
+    std::vector<float> ol = il, oh = ih;
+    if (!per_channel) ol = {-3.f}, oh = {5.f};  // output range differs from the input range
+    Attributes a;
+    a.SetInt("levels", levels);
+    OneOp op = BuildOneOp("FakeQuantize",
+                          {{F32(xs, x)},
+                           {F32(ls, il), true},
+                           {F32(ls, ih), true},
+                           {F32(ls, ol), true},
+                           {F32(ls, oh), true}},
+                          a);
+    for (int isa = 2; isa >= 0; --isa) {
+      const int previous = kernels::internal::UseFakeQuantizeKernels(isa);
+      std::map<std::string, Tensor> res;
+      ASSERT_TRUE(RunOneOp(op, &res).ok());
+      kernels::internal::UseFakeQuantizeKernels(previous);
+      const float* y = res["out0"].data<float>();
+      for (size_t i = 0; i < x.size(); ++i) {
+        const size_t c = per_channel ? (i / 35) % 3 : 0;
+        const float want = ref(x[i], il[c], ih[c], ol[c], oh[c], static_cast<float>(levels - 1));
+        ASSERT_EQ(bits(y[i]), bits(want))
+            << "isa " << isa << " per_channel " << per_channel << " element " << i << " x " << x[i]
+            << ": " << y[i] << " vs " << want;
+      }
+    }
+  }
 }
 
 TEST(ConvertKernelTest, F16AndIntegersAndTruncation) {
