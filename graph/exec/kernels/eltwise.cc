@@ -731,6 +731,31 @@ void FakeQuantizeRun(const float* x, float* y, int64_t n, float lo, float hi, fl
   for (; i < n; ++i) y[i] = FakeQuantizeOne(x[i], lo, hi, olo, ohi, lm1);
 }
 
+// A contiguous run whose limits are contiguous too (one set per element, e.g. per-channel limits
+// on a [N, C] value): the same operations as FakeQuantizeOne, four lanes at a time.
+void FakeQuantizeRunPerElement(const float* x, float* y, int64_t n, const float* lo,
+                               const float* hi, const float* olo, const float* ohi, float lm1) {
+  int64_t i = 0;
+#if defined(__SSE4_1__)
+  const __m128 vl = _mm_set1_ps(lm1);
+  for (; i + 4 <= n; i += 4) {
+    const __m128 v = _mm_loadu_ps(x + i);
+    const __m128 l = _mm_loadu_ps(lo + i), h = _mm_loadu_ps(hi + i);
+    const __m128 ol = _mm_loadu_ps(olo + i), oh = _mm_loadu_ps(ohi + i);
+    const __m128 q = _mm_round_ps(_mm_mul_ps(_mm_div_ps(_mm_sub_ps(v, l), _mm_sub_ps(h, l)), vl),
+                                  _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+    __m128 out = _mm_add_ps(_mm_mul_ps(_mm_div_ps(q, vl), _mm_sub_ps(oh, ol)), ol);
+    // std::min(l, h) is (h < l ? h : l) and std::max(l, h) is (l < h ? h : l), also for NaN.
+    const __m128 mn = _mm_blendv_ps(l, h, _mm_cmplt_ps(h, l));
+    const __m128 mx = _mm_blendv_ps(l, h, _mm_cmplt_ps(l, h));
+    out = _mm_blendv_ps(out, oh, _mm_cmpgt_ps(v, mx));
+    out = _mm_blendv_ps(out, ol, _mm_cmple_ps(v, mn));
+    _mm_storeu_ps(y + i, out);
+  }
+#endif
+  for (; i < n; ++i) y[i] = FakeQuantizeOne(x[i], lo[i], hi[i], olo[i], ohi[i], lm1);
+}
+
 class FakeQuantizeKernel : public Kernel {
  public:
   FakeQuantizeKernel(Broadcaster b, int64_t levels) : b_(std::move(b)), levels_(levels) {}
@@ -753,6 +778,17 @@ class FakeQuantizeKernel : public Kernel {
           b_.RowOffsets(r, off);
           FakeQuantizeRun(x + off[0], y + r * inner, inner, il[off[1]], ih[off[2]], ol[off[3]],
                           oh[off[4]], lm1);
+        }
+      });
+      return Status::Ok();
+    }
+    if (s[0] == 1 && s[1] == 1 && s[2] == 1 && s[3] == 1 && s[4] == 1) {
+      ParallelFor(b_.rows(), inner * 4, [&](int64_t r0, int64_t r1) {
+        int64_t off[5];
+        for (int64_t r = r0; r < r1; ++r) {
+          b_.RowOffsets(r, off);
+          FakeQuantizeRunPerElement(x + off[0], y + r * inner, inner, il + off[1], ih + off[2],
+                                    ol + off[3], oh + off[4], lm1);
         }
       });
       return Status::Ok();

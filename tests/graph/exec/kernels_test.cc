@@ -459,17 +459,22 @@ TEST(FakeQuantizeKernelTest, VectorPathsEqualTheScalarFormulaBitForBit) {
   x[3] = -0.0f;
   x[4] = NAN;
   x[5] = std::nextafter(hi, 10.f);
-  std::vector<float> ch_lo = {-1.f, 0.f, -0.5f}, ch_hi = {2.f, 1.5f, 0.25f};
-  for (bool per_channel : {false, true}) {
-    const Shape ls = per_channel ? Shape{1, 3, 1, 1} : Shape{};
-    std::vector<float> il = per_channel ? ch_lo : std::vector<float>{lo};
-    std::vector<float> ih = per_channel ? ch_hi : std::vector<float>{hi};
+  // 0: per tensor; 1: per channel (axis 1 of [2, 3, 5, 7]); 2: one set per element of the
+  // inner dimension (x seen as [6, 35], limits [1, 35]).
+  for (int mode : {0, 1, 2}) {
+    const Shape ls = mode == 0 ? Shape{} : mode == 1 ? Shape{1, 3, 1, 1} : Shape{1, 35};
+    const int64_t nl = graph::ElementCount(ls);
+    std::vector<float> il = RandomFloats(nl, 22, -1.5f, 0.f);
+    std::vector<float> ih = RandomFloats(nl, 23, 0.1f, 2.5f);
+    if (mode == 0) il = {lo}, ih = {hi};
+    if (mode == 2) std::swap(il[3], ih[3]);  // reversed limits on one element
     std::vector<float> ol = il, oh = ih;
-    if (!per_channel) ol = {-3.f}, oh = {5.f};  // output range differs from the input range
+    if (mode == 0) ol = {-3.f}, oh = {5.f};  // output range differs from the input range
     Attributes a;
     a.SetInt("levels", levels);
+    const Shape shape = mode == 2 ? Shape{6, 35} : xs;
     OneOp op = BuildOneOp("FakeQuantize",
-                          {{F32(xs, x)},
+                          {{F32(shape, x)},
                            {F32(ls, il), true},
                            {F32(ls, ih), true},
                            {F32(ls, ol), true},
@@ -482,11 +487,10 @@ TEST(FakeQuantizeKernelTest, VectorPathsEqualTheScalarFormulaBitForBit) {
       kernels::internal::UseFakeQuantizeKernels(previous);
       const float* y = res["out0"].data<float>();
       for (size_t i = 0; i < x.size(); ++i) {
-        const size_t c = per_channel ? (i / 35) % 3 : 0;
+        const size_t c = mode == 0 ? 0 : mode == 1 ? (i / 35) % 3 : i % 35;
         const float want = ref(x[i], il[c], ih[c], ol[c], oh[c], static_cast<float>(levels - 1));
-        ASSERT_EQ(bits(y[i]), bits(want))
-            << "isa " << isa << " per_channel " << per_channel << " element " << i << " x " << x[i]
-            << ": " << y[i] << " vs " << want;
+        ASSERT_EQ(bits(y[i]), bits(want)) << "isa " << isa << " mode " << mode << " element " << i
+                                          << " x " << x[i] << ": " << y[i] << " vs " << want;
       }
     }
   }
