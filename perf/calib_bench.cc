@@ -9,9 +9,12 @@
 //
 //   calib_bench [--model M.onnx] [--images train-images-idx3-ubyte.gz] [--border 2]
 //               [--workers W] [--threads T] [--sizes 300,3000] [--repeat 3] [--breakdown]
+//               [--in-flight N]
 //
 // --breakdown also times, at the largest size, the steps between pure inference and calibration
-// (calibration plan, taps, statistics, flow graph) to show where the overhead is.
+// (calibration plan, taps, statistics, flow graph) to show where the overhead is, with the CPU
+// seconds of each (all threads; less noisy than wall time on a shared machine), and the plan
+// compile a calibration pass does inside its time (pure inference compiles before its clock).
 //
 // Defaults: ../shared/models/fmnist_mobilenetv2_w0.5.onnx on Debian's Fashion-MNIST train
 // images (normalised, 2-pixel border as the model expects), W = cores, T = 1. Statistics are
@@ -53,6 +56,7 @@ struct Args {
   int border = 2;
   int workers = 0;
   int threads = 1;
+  int in_flight = 0;  // FlowEngineOptions::in_flight (0 = its default)
   std::vector<size_t> sizes = {300, 3000};
   int repeat = 3;
   bool breakdown = false;
@@ -85,6 +89,8 @@ Args Parse(int argc, char** argv) {
       a.workers = std::atoi(Arg(argc, argv, &i).c_str());
     } else if (f == "--threads") {
       a.threads = std::atoi(Arg(argc, argv, &i).c_str());
+    } else if (f == "--in-flight") {
+      a.in_flight = std::atoi(Arg(argc, argv, &i).c_str());
     } else if (f == "--repeat") {
       a.repeat = std::max(1, std::atoi(Arg(argc, argv, &i).c_str()));
     } else if (f == "--sizes") {
@@ -114,6 +120,14 @@ Args Parse(int argc, char** argv) {
 [[noreturn]] void Die(const Status& st) {
   std::fprintf(stderr, "calib_bench: %s\n", st.message().c_str());
   std::exit(1);
+}
+
+// CPU seconds (user + system) of this process so far.
+double CpuSeconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * t.tv_usec; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 long PeakRssKb() {
@@ -170,14 +184,17 @@ int ChildCalib(const Args& a) {
   o.selection.subset_size = a.samples;
   o.workers = a.workers;
   o.intra_op_threads = a.threads;
+  o.in_flight = a.in_flight;
   stages::FlowEngine engine(data, o);
   std::vector<quant::StatRequest> req;
   if (a.child == "calib") req = DefaultRequests(*g);
+  const double cpu0 = CpuSeconds();
   const auto t0 = Clock::now();
   auto stats = engine.Collect(*g, req, {});
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = CpuSeconds() - cpu0;
   if (!stats.ok()) Die(stats.status());
-  std::printf("seconds=%.6f rss_kb=%ld stats=%zu\n", secs, PeakRssKb(), req.size());
+  std::printf("seconds=%.6f rss_kb=%ld cpu=%.6f stats=%zu\n", secs, PeakRssKb(), cpu, req.size());
   return 0;
 }
 
@@ -187,11 +204,16 @@ int ChildCalib(const Args& a) {
 //   observable  the calibration plan (tapped values stay computed, plain and unfused), no taps
 //   taps        that plan with a no-op tap on every requested value
 //   stats       that plan computing the statistics (ComputeSampleStats), without the flow graph
+//   compile-plain / compile-calib
+//               only compiling the plain / the calibration plan (which the modes above do before
+//               their clock starts, and a calibration pass inside its time)
 int ChildInfer(const Args& a, const std::string& mode) {
   auto g = io::ReadModel(a.model, {});
   if (!g.ok()) Die(g.status());
   auto data = OpenData(a);
-  const size_t n = std::min(a.samples, data->size());
+  // Compiling needs one sample (decoding them all first would make it slower: fresh pages).
+  const bool compile_only = mode.rfind("compile-", 0) == 0;
+  const size_t n = compile_only ? 1 : std::min(a.samples, data->size());
   std::vector<std::map<std::string, graph::Tensor>> inputs(n);
   for (size_t i = 0; i < n; ++i) {
     auto s = data->Get(i);
@@ -202,16 +224,25 @@ int ChildInfer(const Args& a, const std::string& mode) {
   }
   const auto req = DefaultRequests(*g);
   std::vector<graph::ValueRef> values;
-  if (mode != "infer") {
+  if (mode != "infer" && mode != "compile-plain") {
     for (const quant::StatRequest& r : req) values.push_back(r.value);
   }
   exec::CompileOptions copts;
   copts.threads = a.threads;
   stages::PlanCache plans(*g, copts, values);
+  const double compile_cpu0 = CpuSeconds();
+  const auto compile_t0 = Clock::now();
   auto plan = plans.Get(inputs[0]);
   if (!plan.ok()) Die(plan.status());
+  if (compile_only) {
+    std::printf("seconds=%.6f rss_kb=%ld cpu=%.6f\n",
+                std::chrono::duration<double>(Clock::now() - compile_t0).count(), PeakRssKb(),
+                CpuSeconds() - compile_cpu0);
+    return 0;
+  }
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
+  const double cpu0 = CpuSeconds();
   const auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (int w = 0; w < a.workers; ++w) {
@@ -233,14 +264,16 @@ int ChildInfer(const Args& a, const std::string& mode) {
   }
   for (std::thread& t : threads) t.join();
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  const double cpu = CpuSeconds() - cpu0;
   if (failed) Die(Status::Error("inference failed"));
-  std::printf("seconds=%.6f rss_kb=%ld\n", secs, PeakRssKb());
+  std::printf("seconds=%.6f rss_kb=%ld cpu=%.6f\n", secs, PeakRssKb(), cpu);
   return 0;
 }
 
 struct Measured {
   double seconds = 0;
   long rss_kb = 0;
+  double cpu_seconds = 0;  // user + system of all the child's threads in the timed part
 };
 
 Measured RunChild(const Args& a, const std::string& mode, size_t samples) {
@@ -248,7 +281,7 @@ Measured RunChild(const Args& a, const std::string& mode, size_t samples) {
                     " --samples " + std::to_string(samples) + " --model '" + a.model +
                     "' --images '" + a.images + "' --border " + std::to_string(a.border) +
                     " --workers " + std::to_string(a.workers) + " --threads " +
-                    std::to_string(a.threads);
+                    std::to_string(a.threads) + " --in-flight " + std::to_string(a.in_flight);
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) Die(Status::Error("cannot run " + cmd));
   char buf[256] = {};
@@ -256,7 +289,8 @@ Measured RunChild(const Args& a, const std::string& mode, size_t samples) {
   while (std::fgets(buf, sizeof(buf), p)) out += buf;
   if (pclose(p) != 0) Die(Status::Error("child failed: " + cmd + "\n" + out));
   Measured m;
-  if (std::sscanf(out.c_str(), "seconds=%lf rss_kb=%ld", &m.seconds, &m.rss_kb) != 2) {
+  if (std::sscanf(out.c_str(), "seconds=%lf rss_kb=%ld cpu=%lf", &m.seconds, &m.rss_kb,
+                  &m.cpu_seconds) != 3) {
     Die(Status::Error("unexpected child output: " + out));
   }
   return m;
@@ -301,13 +335,20 @@ int main(int argc, char** argv) {
         {"taps", "+ no-op taps on the requested values"},
         {"stats", "+ per-sample statistics (no flow graph)"},
         {"calib-none", "flow graph, no statistics (plain plan)"},
-        {"calib", "flow graph with the statistics (calibration)"}};
+        {"calib", "flow graph with the statistics (calibration)"},
+        {"compile-plain", "  of the flow graph rows: compiling the plain plan"},
+        {"compile-calib", "  of the flow graph rows: compiling the calibration plan"}};
+    // CPU seconds (all threads) beside the wall time: on a shared machine they move less.
     double base = 0;
     for (const auto& step : steps) {
-      double best = 1e30;
-      for (int r = 0; r < a.repeat; ++r) best = std::min(best, RunChild(a, step[0], n).seconds);
+      double best = 1e30, cpu = 1e30;
+      for (int r = 0; r < a.repeat; ++r) {
+        const Measured m = RunChild(a, step[0], n);
+        best = std::min(best, m.seconds);
+        cpu = std::min(cpu, m.cpu_seconds);
+      }
       if (base == 0) base = best;
-      std::printf("  %-62s %8.3f s  %6.3f\n", step[1], best, best / base);
+      std::printf("  %-62s %8.3f s  %6.3f  cpu %7.3f s\n", step[1], best, best / base, cpu);
     }
   }
   return 0;
