@@ -9,7 +9,7 @@
 //
 //   calib_bench [--model M.onnx] [--images train-images-idx3-ubyte.gz] [--border 2]
 //               [--workers W] [--threads T] [--sizes 300,3000] [--repeat 3] [--breakdown]
-//               [--in-flight N]
+//               [--in-flight N] [--samples-per-message K]
 //
 // --breakdown also times, at the largest size, the steps between pure inference and calibration
 // (calibration plan, taps, statistics, flow graph) to show where the overhead is, with the CPU
@@ -56,7 +56,8 @@ struct Args {
   int border = 2;
   int workers = 0;
   int threads = 1;
-  int in_flight = 0;  // FlowEngineOptions::in_flight (0 = its default)
+  int in_flight = 0;            // FlowEngineOptions::in_flight (0 = its default)
+  int samples_per_message = 0;  // FlowEngineOptions::samples_per_message (0 = automatic)
   std::vector<size_t> sizes = {300, 3000};
   int repeat = 3;
   bool breakdown = false;
@@ -91,6 +92,8 @@ Args Parse(int argc, char** argv) {
       a.threads = std::atoi(Arg(argc, argv, &i).c_str());
     } else if (f == "--in-flight") {
       a.in_flight = std::atoi(Arg(argc, argv, &i).c_str());
+    } else if (f == "--samples-per-message") {
+      a.samples_per_message = std::atoi(Arg(argc, argv, &i).c_str());
     } else if (f == "--repeat") {
       a.repeat = std::max(1, std::atoi(Arg(argc, argv, &i).c_str()));
     } else if (f == "--sizes") {
@@ -185,6 +188,7 @@ int ChildCalib(const Args& a) {
   o.workers = a.workers;
   o.intra_op_threads = a.threads;
   o.in_flight = a.in_flight;
+  o.samples_per_message = a.samples_per_message;
   stages::FlowEngine engine(data, o);
   std::vector<quant::StatRequest> req;
   if (a.child == "calib") req = DefaultRequests(*g);
@@ -281,7 +285,8 @@ Measured RunChild(const Args& a, const std::string& mode, size_t samples) {
                     " --samples " + std::to_string(samples) + " --model '" + a.model +
                     "' --images '" + a.images + "' --border " + std::to_string(a.border) +
                     " --workers " + std::to_string(a.workers) + " --threads " +
-                    std::to_string(a.threads) + " --in-flight " + std::to_string(a.in_flight);
+                    std::to_string(a.threads) + " --in-flight " + std::to_string(a.in_flight) +
+                    " --samples-per-message " + std::to_string(a.samples_per_message);
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) Die(Status::Error("cannot run " + cmd));
   char buf[256] = {};
