@@ -9,9 +9,12 @@
 //
 //   calib_bench [--model M.onnx] [--images train-images-idx3-ubyte.gz] [--border 2]
 //               [--workers W] [--threads T] [--sizes 300,3000] [--repeat 3] [--breakdown]
+//               [--in-flight N] [--samples-per-message K]
 //
 // --breakdown also times, at the largest size, the steps between pure inference and calibration
-// (calibration plan, taps, statistics, flow graph) to show where the overhead is.
+// (calibration plan, taps, statistics, flow graph) to show where the overhead is, with the CPU
+// seconds of each (all threads; less noisy than wall time on a shared machine), and the plan
+// compile a calibration pass does inside its time (pure inference compiles before its clock).
 //
 // Defaults: ../shared/models/fmnist_mobilenetv2_w0.5.onnx on Debian's Fashion-MNIST train
 // images (normalised, 2-pixel border as the model expects), W = cores, T = 1. Statistics are
@@ -53,6 +56,8 @@ struct Args {
   int border = 2;
   int workers = 0;
   int threads = 1;
+  int in_flight = 0;            // FlowEngineOptions::in_flight (0 = its default)
+  int samples_per_message = 0;  // FlowEngineOptions::samples_per_message (0 = automatic)
   std::vector<size_t> sizes = {300, 3000};
   int repeat = 3;
   bool breakdown = false;
@@ -85,6 +90,10 @@ Args Parse(int argc, char** argv) {
       a.workers = std::atoi(Arg(argc, argv, &i).c_str());
     } else if (f == "--threads") {
       a.threads = std::atoi(Arg(argc, argv, &i).c_str());
+    } else if (f == "--in-flight") {
+      a.in_flight = std::atoi(Arg(argc, argv, &i).c_str());
+    } else if (f == "--samples-per-message") {
+      a.samples_per_message = std::atoi(Arg(argc, argv, &i).c_str());
     } else if (f == "--repeat") {
       a.repeat = std::max(1, std::atoi(Arg(argc, argv, &i).c_str()));
     } else if (f == "--sizes") {
@@ -116,6 +125,14 @@ Args Parse(int argc, char** argv) {
   std::exit(1);
 }
 
+// CPU seconds (user + system) of this process so far.
+double CpuSeconds() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * t.tv_usec; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
+}
+
 long PeakRssKb() {
   std::ifstream f("/proc/self/status");
   std::string line;
@@ -125,14 +142,6 @@ long PeakRssKb() {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_maxrss;
-}
-
-// CPU seconds (user + system) of this process so far.
-double CpuSeconds() {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 std::shared_ptr<const io::Dataset> OpenData(const Args& a) {
@@ -178,6 +187,8 @@ int ChildCalib(const Args& a) {
   o.selection.subset_size = a.samples;
   o.workers = a.workers;
   o.intra_op_threads = a.threads;
+  o.in_flight = a.in_flight;
+  o.samples_per_message = a.samples_per_message;
   stages::FlowEngine engine(data, o);
   std::vector<quant::StatRequest> req;
   if (a.child == "calib") req = DefaultRequests(*g);
@@ -197,11 +208,16 @@ int ChildCalib(const Args& a) {
 //   observable  the calibration plan (tapped values stay computed: not fused away), no taps
 //   taps        that plan with a no-op tap on every requested value (blocked values as they are)
 //   stats       that plan computing the statistics (ComputeSampleStats), without the flow graph
+//   compile-plain / compile-calib
+//               only compiling the plain / the calibration plan (which the modes above do before
+//               their clock starts, and a calibration pass inside its time)
 int ChildInfer(const Args& a, const std::string& mode) {
   auto g = io::ReadModel(a.model, {});
   if (!g.ok()) Die(g.status());
   auto data = OpenData(a);
-  const size_t n = std::min(a.samples, data->size());
+  // Compiling needs one sample (decoding them all first would make it slower: fresh pages).
+  const bool compile_only = mode.rfind("compile-", 0) == 0;
+  const size_t n = compile_only ? 1 : std::min(a.samples, data->size());
   std::vector<std::map<std::string, graph::Tensor>> inputs(n);
   for (size_t i = 0; i < n; ++i) {
     auto s = data->Get(i);
@@ -212,14 +228,22 @@ int ChildInfer(const Args& a, const std::string& mode) {
   }
   const auto req = DefaultRequests(*g);
   std::vector<graph::ValueRef> values;
-  if (mode != "infer") {
+  if (mode != "infer" && mode != "compile-plain") {
     for (const quant::StatRequest& r : req) values.push_back(r.value);
   }
   exec::CompileOptions copts;
   copts.threads = a.threads;
   stages::PlanCache plans(*g, copts, values);
+  const double compile_cpu0 = CpuSeconds();
+  const auto compile_t0 = Clock::now();
   auto plan = plans.Get(inputs[0]);
   if (!plan.ok()) Die(plan.status());
+  if (compile_only) {
+    std::printf("seconds=%.6f rss_kb=%ld cpu=%.6f\n",
+                std::chrono::duration<double>(Clock::now() - compile_t0).count(), PeakRssKb(),
+                CpuSeconds() - compile_cpu0);
+    return 0;
+  }
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   const double cpu0 = CpuSeconds();
@@ -262,7 +286,8 @@ Measured RunChild(const Args& a, const std::string& mode, size_t samples) {
                     " --samples " + std::to_string(samples) + " --model '" + a.model +
                     "' --images '" + a.images + "' --border " + std::to_string(a.border) +
                     " --workers " + std::to_string(a.workers) + " --threads " +
-                    std::to_string(a.threads);
+                    std::to_string(a.threads) + " --in-flight " + std::to_string(a.in_flight) +
+                    " --samples-per-message " + std::to_string(a.samples_per_message);
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) Die(Status::Error("cannot run " + cmd));
   char buf[256] = {};
@@ -316,7 +341,9 @@ int main(int argc, char** argv) {
         {"taps", "+ no-op taps on the requested values"},
         {"stats", "+ per-sample statistics (no flow graph)"},
         {"calib-none", "flow graph, no statistics (plain plan)"},
-        {"calib", "flow graph with the statistics (calibration)"}};
+        {"calib", "flow graph with the statistics (calibration)"},
+        {"compile-plain", "  of the flow graph rows: compiling the plain plan"},
+        {"compile-calib", "  of the flow graph rows: compiling the calibration plan"}};
     // CPU time (all threads) is less disturbed by other processes on a shared machine.
     std::printf("  %-62s %8s %7s %8s %7s\n", "", "wall", "ratio", "cpu", "ratio");
     double base = 0, base_cpu = 0;

@@ -1,7 +1,6 @@
 #include "stages/flow_engine.h"
 
 #include <glog/logging.h>
-#include <oneapi/tbb/concurrent_queue.h>
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/task_arena.h>
 
@@ -22,10 +21,8 @@ namespace {
 
 namespace flow = oneapi::tbb::flow;
 
-// One sample travelling through the graph. Messages are shared_ptr handles (oneTBB copies
-// messages); each stage fills its part and frees what later stages do not need.
-struct Work {
-  size_t pos = 0;    // selection position
+// One sample of a message. Each stage fills its part and frees what later stages do not need.
+struct Item {
   size_t index = 0;  // dataset index
   std::string source;
   Status status;         // first failure of this sample
@@ -33,13 +30,31 @@ struct Work {
   std::map<std::string, graph::Tensor> inputs;
   SampleStats stats;
 };
-using Msg = std::shared_ptr<Work>;
+
+// A message: consecutive selection positions [first, first + items.size()). Messages are
+// shared_ptr handles (oneTBB copies messages). The read stage stops a message at its first
+// unskippable failure, so a failed item is always the message's last.
+struct Chunk {
+  size_t seq = 0;    // message number in this pass (the sequencer's key)
+  size_t first = 0;  // selection position of items[0]
+  size_t count = 0;  // positions the source assigned (items may stop short at a failure)
+  std::vector<Item> items;
+};
+using Msg = std::shared_ptr<Chunk>;
 
 // A session per worker, recreated when a sample needs another plan (another input shape).
+// `busy` is claimed by the infer body using it.
 struct SessionSlot {
   std::shared_ptr<const exec::CompiledModel> plan;
   std::unique_ptr<exec::Session> session;
+  std::atomic<bool> busy{false};
 };
+
+// samples_per_message = 0: a message carries about kMessageWork of inference (the flow graph
+// costs a few microseconds per message; 1 ms keeps that below 1 % and bounds the idle tail of a
+// pass to about 1 ms per worker), but at most kMaxAutoSamplesPerMessage samples.
+constexpr std::chrono::nanoseconds kMessageWork = std::chrono::milliseconds(1);
+constexpr int kMaxAutoSamplesPerMessage = 16;
 
 int Cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
 
@@ -82,6 +97,8 @@ Result<FlowEngineOptions> FlowEngineOptionsFromProto(const proto::StageConfig& c
   o.in_flight = static_cast<int>(c.in_flight());
   PTQ_RETURN_IF_ERROR(to_int(c.intra_op_threads(), "intra_op_threads", &o.intra_op_threads));
   PTQ_RETURN_IF_ERROR(to_int(c.read_concurrency(), "read_concurrency", &o.read_concurrency));
+  PTQ_RETURN_IF_ERROR(
+      to_int(c.samples_per_message(), "samples_per_message", &o.samples_per_message));
   o.checkpoint_every = c.checkpoint_every();
   o.checkpoint_path = c.checkpoint_path();
   o.resume = c.resume();
@@ -107,7 +124,19 @@ FlowEngine::FlowEngine(std::shared_ptr<const io::Dataset> dataset, FlowEngineOpt
   workers_ = options_.workers > 0 ? options_.workers : cores;
   intra_threads_ =
       options_.intra_op_threads > 0 ? options_.intra_op_threads : std::max(1, cores / workers_);
-  in_flight_ = options_.in_flight > 0 ? options_.in_flight : 2 * workers_;
+  // The limiter counts messages: in_flight samples are in_flight / samples_per_message_
+  // messages. An explicit in_flight caps automatic messages so that two per worker still fit.
+  auto_per_message_ = options_.samples_per_message <= 0;
+  int per_message = options_.samples_per_message;
+  if (auto_per_message_) {
+    per_message = kMaxAutoSamplesPerMessage;
+    if (options_.in_flight > 0) {
+      per_message = std::clamp(options_.in_flight / (2 * workers_), 1, per_message);
+    }
+  }
+  in_flight_ = options_.in_flight > 0 ? options_.in_flight : 2 * workers_ * per_message;
+  samples_per_message_ = std::min(per_message, in_flight_);
+  in_flight_messages_ = std::max(1, in_flight_ / samples_per_message_);
   read_concurrency_ = options_.read_concurrency > 0 ? options_.read_concurrency : workers_;
 }
 
@@ -254,111 +283,174 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
   copts.threads = intra_threads_;
   PlanCache plans(g, copts, values);
   std::vector<std::unique_ptr<SessionSlot>> slots;
-  oneapi::tbb::concurrent_queue<SessionSlot*> free_slots;
-  for (int i = 0; i < workers_; ++i) {
-    slots.push_back(std::make_unique<SessionSlot>());
-    free_slots.push(slots.back().get());
-  }
+  for (int i = 0; i < workers_; ++i) slots.push_back(std::make_unique<SessionSlot>());
   ProgressReporter progress(co.pass_name.empty() ? "statistics" : co.pass_name, end, start,
                             options_.progress);
 
   std::atomic<bool> failed{false};  // stops the source
   size_t next = start;              // source state (the input_node body runs serially)
-  Status error;                     // first error in sample order (merge node only)
+  size_t next_seq = 0;
+  // Mean inference time per sample of the latest message (ns; 0 = none yet): sizes automatic
+  // messages. Scheduling only — results never depend on how samples are grouped.
+  std::atomic<int64_t> sample_ns{0};
+  Status error;  // first error in sample order (merge node only)
   const std::atomic<bool>* stop = options_.stop;
   const bool skip = options_.skip_bad_samples;
+  const size_t max_per_message = static_cast<size_t>(samples_per_message_);
+  auto message_size = [&]() -> size_t {
+    if (!auto_per_message_) return max_per_message;
+    const int64_t ns = sample_ns.load(std::memory_order_relaxed);
+    if (ns <= 0) return 1;
+    const int64_t want = (kMessageWork.count() + ns - 1) / ns;
+    return static_cast<size_t>(std::clamp<int64_t>(want, 1, samples_per_message_));
+  };
+
+  // Claims a free session, preferring the one this arena thread used last: a session's
+  // activation memory then stays in this core's cache.
+  auto claim_slot = [&]() -> SessionSlot* {
+    const int tid = oneapi::tbb::this_task_arena::current_thread_index();
+    const size_t n = slots.size();
+    const size_t first = tid >= 0 ? static_cast<size_t>(tid) % n : 0;
+    for (size_t k = 0; k < n; ++k) {
+      SessionSlot* slot = slots[(first + k) % n].get();
+      if (!slot->busy.exchange(true)) return slot;
+    }
+    LOG(FATAL) << "more concurrent inferences than sessions";
+    return nullptr;
+  };
+
+  // Decodes one sample; false when the message must end here (an unskippable failure).
+  auto read_one = [&](Item& item) -> bool {
+    item.status = Guarded("read", [&]() -> Status {
+      Result<io::Sample> s = dataset_->Get(item.index);
+      if (!s.ok()) {
+        item.skipped = skip;
+        return s.status();
+      }
+      item.source = std::move(s->source);
+      auto in = BindInputs(g, s->inputs);
+      if (!in.ok()) return in.status().WithContext(io::SampleContext(item.index, item.source));
+      item.inputs = std::move(in).value();
+      return Status::Ok();
+    });
+    return item.status.ok() || item.skipped;
+  };
+
+  // Infers one decoded sample on `slot`, adding the run's time (without compiling) to *ns;
+  // false on failure.
+  auto infer_one = [&](SessionSlot& slot, Item& item, int64_t* ns) -> bool {
+    item.status = Guarded("inference", [&]() -> Status {
+      PTQ_ASSIGN_OR_RETURN(std::shared_ptr<const exec::CompiledModel> plan, plans.Get(item.inputs));
+      if (plan != slot.plan) {
+        slot.session.reset();
+        slot.plan = plan;
+        slot.session = std::make_unique<exec::Session>(plan);
+      }
+      const auto t0 = std::chrono::steady_clock::now();
+      PTQ_ASSIGN_OR_RETURN(item.stats, ComputeSampleStats(*slot.session, g, item.inputs, requests));
+      *ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                                  t0)
+                 .count();
+      return Status::Ok();
+    });
+    item.inputs.clear();  // the sample's tensors are no longer needed
+    if (item.status.ok()) return true;
+    item.status = item.status.WithContext(io::SampleContext(item.index, item.source));
+    return false;
+  };
+
+  // Merges one sample in selection order; false when the pass fails.
+  auto merge_one = [&](Item& item, flow::graph& fg) -> bool {
+    if (item.skipped) {
+      pass.skipped.push_back({item.index, item.status.message()});
+      bad_samples_->Record(item.index, item.status);
+    } else if (item.status.ok()) {
+      Status st = acc->Append(item.stats);
+      if (!st.ok()) item.status = st.WithContext(io::SampleContext(item.index, item.source));
+    }
+    if (!item.status.ok() && !item.skipped) {
+      error = item.status;
+      failed.store(true);
+      fg.cancel();
+      return false;
+    }
+    item.stats = SampleStats();  // free this sample's statistics now
+    ++pass.positions_done;
+    progress.Update(pass.positions_done);
+    if (checkpointing && options_.checkpoint_every > 0 &&
+        pass.positions_done % options_.checkpoint_every == 0 && pass.positions_done < end) {
+      Checkpoint c;
+      c.dataset_fingerprint = dataset_fp_;
+      c.completed = completed_;
+      c.current = pass;
+      c.current->stats = acc->stats();
+      // Written here, before the next sample merges (also inside a message): the checkpoint on
+      // disk is always the latest multiple of checkpoint_every (inference keeps running).
+      Status st =
+          Guarded("checkpoint", [&] { return WriteCheckpointFile(options_.checkpoint_path, c); });
+      if (!st.ok()) {
+        error = st;
+        failed.store(true);
+        fg.cancel();
+        return false;
+      }
+    }
+    if (options_.on_merged) options_.on_merged(pass.positions_done);
+    return true;
+  };
 
   oneapi::tbb::task_arena arena(workers_);
   arena.execute([&] {
     flow::graph fg;
-    flow::input_node<size_t> source(fg, [&](oneapi::tbb::flow_control& fc) -> size_t {
+    flow::input_node<Msg> source(fg, [&](oneapi::tbb::flow_control& fc) -> Msg {
       if (next >= end || failed.load() || (stop != nullptr && stop->load())) {
         fc.stop();
-        return 0;
+        return nullptr;
       }
-      return next++;
+      auto c = std::make_shared<Chunk>();
+      c->seq = next_seq++;
+      c->first = next;
+      c->count = std::min(end - next, message_size());
+      next += c->count;
+      return c;
     });
-    flow::limiter_node<size_t> limiter(fg, static_cast<size_t>(in_flight_));
-    flow::function_node<size_t, Msg> read(
-        fg, static_cast<size_t>(read_concurrency_), [&](size_t pos) -> Msg {
-          auto w = std::make_shared<Work>();
-          w->pos = pos;
-          w->index = selection_[pos];
-          w->status = Guarded("read", [&]() -> Status {
-            Result<io::Sample> s = dataset_->Get(w->index);
-            if (!s.ok()) {
-              w->skipped = skip;
-              return s.status();
+    flow::limiter_node<Msg> limiter(fg, static_cast<size_t>(in_flight_messages_));
+    flow::function_node<Msg, Msg> read(
+        fg, static_cast<size_t>(read_concurrency_), [&](Msg c) -> Msg {
+          c->items.reserve(c->count);
+          for (size_t pos = c->first; pos < c->first + c->count; ++pos) {
+            Item& item = c->items.emplace_back();
+            item.index = selection_[pos];
+            if (!read_one(item)) {
+              failed.store(true);
+              break;
             }
-            w->source = s->source;
-            auto in = BindInputs(g, s->inputs);
-            if (!in.ok()) return in.status().WithContext(io::SampleContext(w->index, w->source));
-            w->inputs = std::move(in).value();
-            return Status::Ok();
-          });
-          if (!w->status.ok() && !w->skipped) failed.store(true);
-          return w;
+          }
+          return c;
         });
-    flow::function_node<Msg, Msg> infer(fg, static_cast<size_t>(workers_), [&](Msg w) -> Msg {
-      if (!w->status.ok()) return w;
-      SessionSlot* slot = nullptr;
-      CHECK(free_slots.try_pop(slot)) << "more concurrent inferences than sessions";
-      w->status = Guarded("inference", [&]() -> Status {
-        PTQ_ASSIGN_OR_RETURN(std::shared_ptr<const exec::CompiledModel> plan, plans.Get(w->inputs));
-        if (plan != slot->plan) {
-          slot->session.reset();
-          slot->plan = plan;
-          slot->session = std::make_unique<exec::Session>(plan);
-        }
-        PTQ_ASSIGN_OR_RETURN(w->stats, ComputeSampleStats(*slot->session, g, w->inputs, requests));
-        return Status::Ok();
-      });
-      free_slots.push(slot);
-      w->inputs.clear();  // the sample's tensors are no longer needed
-      if (!w->status.ok()) {
-        w->status = w->status.WithContext(io::SampleContext(w->index, w->source));
-        failed.store(true);
-      }
-      return w;
-    });
-    flow::sequencer_node<Msg> order(fg, [start](const Msg& w) { return w->pos - start; });
-    flow::function_node<Msg, flow::continue_msg> merge(fg, flow::serial, [&](Msg w) {
-      if (!error.ok()) return flow::continue_msg();
-      if (w->skipped) {
-        pass.skipped.push_back({w->index, w->status.message()});
-        bad_samples_->Record(w->index, w->status);
-      } else if (w->status.ok()) {
-        Status st = acc->Append(w->stats);
-        if (!st.ok()) w->status = st.WithContext(io::SampleContext(w->index, w->source));
-      }
-      if (!w->status.ok() && !w->skipped) {
-        error = w->status;
-        failed.store(true);
-        fg.cancel();
-        return flow::continue_msg();
-      }
-      w.reset();  // free this sample's statistics now
-      ++pass.positions_done;
-      progress.Update(pass.positions_done);
-      if (checkpointing && options_.checkpoint_every > 0 &&
-          pass.positions_done % options_.checkpoint_every == 0 && pass.positions_done < end) {
-        Checkpoint c;
-        c.dataset_fingerprint = dataset_fp_;
-        c.completed = completed_;
-        c.current = pass;
-        c.current->stats = acc->stats();
-        // Written here, before the next sample merges: the checkpoint on disk is always the
-        // latest multiple of checkpoint_every (inference keeps running meanwhile).
-        Status st =
-            Guarded("checkpoint", [&] { return WriteCheckpointFile(options_.checkpoint_path, c); });
-        if (!st.ok()) {
-          error = st;
+    flow::function_node<Msg, Msg> infer(fg, static_cast<size_t>(workers_), [&](Msg c) -> Msg {
+      SessionSlot* slot = claim_slot();
+      int64_t ns = 0, inferred = 0;
+      for (Item& item : c->items) {
+        if (!item.status.ok()) continue;  // skipped, or the failed last item
+        if (!infer_one(*slot, item, &ns)) {
           failed.store(true);
-          fg.cancel();
-          return flow::continue_msg();
+          // Later samples of this message would merge after this failure: never needed.
+          c->items.resize(static_cast<size_t>(&item - c->items.data()) + 1);
+          break;
         }
+        ++inferred;
       }
-      if (options_.on_merged) options_.on_merged(pass.positions_done);
+      slot->busy.store(false);
+      if (inferred > 0) sample_ns.store(std::max<int64_t>(1, ns / inferred));
+      return c;
+    });
+    flow::sequencer_node<Msg> order(fg, [](const Msg& c) { return c->seq; });
+    flow::function_node<Msg, flow::continue_msg> merge(fg, flow::serial, [&](Msg c) {
+      if (!error.ok()) return flow::continue_msg();
+      for (Item& item : c->items) {
+        if (!merge_one(item, fg)) break;
+      }
       return flow::continue_msg();
     });
     flow::make_edge(source, limiter);

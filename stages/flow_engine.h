@@ -1,37 +1,56 @@
-// FlowEngine: quant::Engine on a oneTBB flow graph — one Collect is one statistics pass:
+// FlowEngine: quant::Engine on a oneTBB flow graph — one Collect is one statistics pass. A
+// message is a run of consecutive selection positions (samples_per_message of them), so the
+// graph's per-message cost (a few microseconds: task hand-offs between threads, the sequencer,
+// the limiter) is paid once per run, not per sample:
 //
-//   input_node (selected sample positions, in selection order; stops on error or stop flag)
-//     -> limiter_node (at most in_flight samples between here and the merge)
-//     -> read     function_node, read_concurrency: Dataset::Get (decode + preprocess)
-//     -> infer    function_node, workers: a Session from the pool (N sessions on one compiled
-//                 plan per input shape); taps reduce each requested value as soon as its layer
+//   input_node (the next run of selected positions, in selection order; stops on error or stop
+//               flag)
+//     -> limiter_node (at most in_flight / samples_per_message messages, i.e. in_flight samples,
+//                      between here and the merge)
+//     -> read     function_node, read_concurrency: Dataset::Get (decode + preprocess) of each
+//                 sample of the message, in order, up to the first one that fails
+//     -> infer    function_node, workers: one Session (N sessions on one compiled plan per input
+//                 shape; an arena thread gets the one it used last, so its activation memory stays
+//                 in that core's cache) runs the message's samples one by one, batch 1 each as
+//                 the dataset gives them; taps reduce each requested value as soon as its layer
 //                 ran, so full activations never outlive their layer
-//     -> sequencer_node (restores selection order)
-//     -> merge    function_node, serial: appends per-sample results to the accumulators in
-//                 sample order (this makes results bit-identical for any workers / in_flight),
-//                 records skipped samples, reports progress, and every checkpoint_every
-//                 samples writes the checkpoint atomically (temp, fsync, rename) before the
-//                 next sample merges (inference goes on meanwhile, up to in_flight samples)
+//     -> sequencer_node (restores message order)
+//     -> merge    function_node, serial: for each sample of the message in order, appends its
+//                 results to the accumulators (this makes results bit-identical for any workers /
+//                 in_flight / samples_per_message), records it if skipped, reports progress,
+//                 calls on_merged, and every checkpoint_every samples (also inside a message)
+//                 writes the checkpoint atomically (temp, fsync, rename) before the next sample
+//                 merges (inference goes on meanwhile, up to in_flight samples)
 //     merge -> limiter.decrementer() (every message, also failed and skipped ones, reaches the
 //              merge, so the limiter is always released and the graph cannot deadlock)
 //
-// Errors: a failing sample (read, inference or statistics) marks its message; the merge node,
-// seeing messages in sample order, keeps the first one (so the reported sample is the first bad
-// one in selection order, whatever the scheduling) and cancels the graph. The message names the
-// dataset index. No checkpoint is written after an error (earlier periodic ones stay valid).
+// Errors: a failing sample (read, inference or statistics) marks itself and ends its message
+// (later samples of that message are not read or not inferred); the merge node, seeing samples
+// in selection order, keeps the first one (so the reported sample is the first bad one in
+// selection order, whatever the scheduling or grouping), merges nothing after it and cancels the
+// graph. The message names the dataset index. No checkpoint is written after an error (earlier
+// periodic ones stay valid).
 //
-// Stop (SIGINT/SIGTERM via stop_signal.h, or any flag): the source stops feeding, the samples
-// in flight drain and merge, the checkpoint is written, and Collect returns an error saying
-// how far it got; `interrupted()` is then true.
+// Stop (SIGINT/SIGTERM via stop_signal.h, or any flag): the source stops feeding, the messages
+// in flight (at most in_flight samples, plus the one message the source had ready) drain and
+// merge, the checkpoint is written with exactly the merged samples, and Collect returns an error
+// saying how far it got; `interrupted()` is then true.
 //
 // Checkpoint/resume: see checkpoint.h. Each Collect call is a pass with an index (0, 1, ...).
 // With resume, a pass found completed in the checkpoint returns its saved results (when the
 // model and config fingerprints match), a pass found in progress continues after its saved
 // prefix; any mismatch (dataset, model, config) is an error saying which.
 //
-// Threads: the graph runs in a task_arena of `workers` threads (decoding and inference share
-// them, so TBB never oversubscribes the cores); each session uses intra_op_threads OpenMP
-// threads. Defaults: workers = cores, intra_op_threads = max(1, cores / workers) = 1.
+// Threads: the graph runs in a task_arena of `workers` threads (decoding, inference and the
+// merge share them, so TBB never oversubscribes the cores); each session uses intra_op_threads
+// OpenMP threads. Defaults: workers = cores, intra_op_threads = max(1, cores / workers) = 1.
+//
+// Message size (samples_per_message = 0, automatic): the first messages hold one sample; then
+// each holds about 1 ms of inference, measured on the previous message (a small model: up to
+// 16 samples; a model that takes 1 ms or more per sample: one sample, so decoded inputs in
+// flight and the idle tail at the end of a pass stay small). With an explicit in_flight, at most
+// in_flight / (2 x workers) samples, so every worker still has two messages in flight. Grouping
+// is scheduling only: it never changes results, checkpoints or which error is reported.
 //
 // Ownership: shares the dataset. Thread-safety: one call at a time (quant::Engine contract).
 #pragma once
@@ -60,12 +79,16 @@ struct FlowEngineOptions {
   io::SelectionOptions selection;  // default: every sample, dataset order
   bool skip_bad_samples = false;   // skip (and count) unreadable samples instead of failing
   int workers = 0;                 // concurrent sessions; 0 = cores
-  int in_flight = 0;               // samples between limiter and merge; 0 = 2 x workers
-  int intra_op_threads = 0;        // OpenMP threads per session; 0 = max(1, cores / workers)
-  int read_concurrency = 0;        // concurrent Dataset::Get calls; 0 = workers
-  uint64_t checkpoint_every = 0;   // samples between checkpoints; 0 = only on stop
-  std::string checkpoint_path;     // "" = no checkpoints
-  bool resume = false;             // continue from checkpoint_path when it exists
+  // Samples between limiter and merge (bounds memory and what a stop drains); 0 = 2 x workers
+  // x samples_per_message (automatic: 2 x workers x 16).
+  int in_flight = 0;
+  // Consecutive samples per flow-graph message, at most in_flight; 0 = automatic (see above).
+  int samples_per_message = 0;
+  int intra_op_threads = 0;       // OpenMP threads per session; 0 = max(1, cores / workers)
+  int read_concurrency = 0;       // concurrent Dataset::Get calls; 0 = workers
+  uint64_t checkpoint_every = 0;  // samples between checkpoints; 0 = only on stop
+  std::string checkpoint_path;    // "" = no checkpoints
+  bool resume = false;            // continue from checkpoint_path when it exists
   // Mixed into the dataset fingerprint: what identifies the data beyond its size and first
   // sample (e.g. the data source path and loader options).
   std::string dataset_identity;
@@ -94,6 +117,8 @@ class FlowEngine : public quant::Engine {
   // The effective thread settings (defaults resolved).
   int workers() const { return workers_; }
   int in_flight() const { return in_flight_; }
+  // The largest message (automatic messages may be smaller).
+  int samples_per_message() const { return samples_per_message_; }
   int intra_op_threads() const { return intra_threads_; }
   const std::vector<size_t>& selection() const { return selection_; }
   // Skipped samples of the last Collect (including those restored from a checkpoint).
@@ -117,6 +142,8 @@ class FlowEngine : public quant::Engine {
   FlowEngineOptions options_;
   std::vector<size_t> selection_;
   int workers_ = 1, in_flight_ = 2, intra_threads_ = 1, read_concurrency_ = 1;
+  int samples_per_message_ = 1, in_flight_messages_ = 2;
+  bool auto_per_message_ = true;
   std::unique_ptr<io::BadSampleLog> bad_samples_;
   bool interrupted_ = false;
   uint32_t next_pass_ = 0;

@@ -328,6 +328,7 @@ TEST(FlowEngineTest, ResumeSkipsCompletedPassesAndContinuesTheInterruptedOne) {
   size_t stop_at = 0;  // 0 = never
   FlowEngineOptions o;
   o.workers = 2;
+  o.in_flight = 4;  // the stop after 10 of 30 samples leaves some unmerged
   o.checkpoint_path = ckpt.string();
   o.stop = &stop;
   o.on_merged = [&](size_t done) {
@@ -364,6 +365,7 @@ void WriteInterruptedCheckpoint(const TinyModel& m, std::shared_ptr<const io::Da
   std::atomic<bool> stop{false};
   FlowEngineOptions o;
   o.workers = 2;
+  o.in_flight = 4;  // the stop after 8 of 30 samples leaves some unmerged
   o.checkpoint_path = path;
   o.dataset_identity = identity;
   o.stop = &stop;
@@ -455,6 +457,263 @@ TEST(FlowEngineTest, ResumeWithoutACheckpointFileStartsFromTheBeginning) {
   ExpectIdentical(*got, want, "fresh");
 }
 
+// Several samples per message: every guarantee still holds per sample.
+
+// TinyDataset that also checks the in_flight bound: when sample p (dataset order = selection
+// order) is read, at most `in_flight` positions may be read but not merged yet.
+class InFlightCheckingDataset : public io::Dataset {
+ public:
+  InFlightCheckingDataset(size_t n, size_t in_flight) : tiny_(n), in_flight_(in_flight) {}
+  size_t size() const override { return tiny_.size(); }
+  Result<io::Sample> Get(size_t i) const override {
+    const size_t merged = merged_.load();
+    if (i + 1 > merged + in_flight_) exceeded_.store(true);
+    return tiny_.Get(i);
+  }
+  void Merged(size_t done) { merged_.store(done); }
+  bool exceeded() const { return exceeded_.load(); }
+
+ private:
+  TinyDataset tiny_;
+  size_t in_flight_;
+  std::atomic<size_t> merged_{0};
+  mutable std::atomic<bool> exceeded_{false};
+};
+
+TEST(FlowEngineTest, AnySamplesPerMessageGivesTheSameStatistics) {
+  TinyModel m = MakeTinyModel();
+  // 47 samples: not a multiple of 3 or 7; four unreadable ones are skipped.
+  auto data = std::make_shared<TinyDataset>(60, std::set<size_t>{2, 3, 17, 29});
+  const io::SelectionOptions sel = Shuffled(47);
+  const CollectedStats want = SerialReference(m, data, sel, /*skip=*/true);
+  size_t skipped_in_selection = 0;
+  for (size_t i : io::SelectSamples(60, sel)) {
+    if (i == 2 || i == 3 || i == 17 || i == 29) ++skipped_in_selection;
+  }
+  ASSERT_GT(skipped_in_selection, 0u) << "the selection should contain a bad sample";
+  ASSERT_EQ(want.num_samples, 47u - skipped_in_selection);
+  auto req = Requests(m);
+  for (int per_message : {1, 3, 7, 0}) {
+    for (int workers : {1, 3}) {
+      for (int in_flight : {0, 10}) {
+        FlowEngineOptions o;
+        o.selection = sel;
+        o.skip_bad_samples = true;
+        o.workers = workers;
+        o.in_flight = in_flight;
+        o.samples_per_message = per_message;
+        o.intra_op_threads = 1;
+        std::vector<size_t> merged;
+        o.on_merged = [&](size_t done) { merged.push_back(done); };
+        FlowEngine engine(data, o);
+        auto got = engine.Collect(m.g, req, {});
+        const std::string what = "per_message " + std::to_string(per_message) + " workers " +
+                                 std::to_string(workers) + " in_flight " +
+                                 std::to_string(in_flight);
+        ASSERT_TRUE(got.ok()) << what << ": " << got.status().message();
+        ExpectIdentical(*got, want, what);
+        EXPECT_EQ(engine.bad_samples().count(), skipped_in_selection) << what;
+        // on_merged once per position, in order (skipped samples count as positions).
+        std::vector<size_t> expected(47);
+        for (size_t k = 0; k < 47; ++k) expected[k] = k + 1;
+        EXPECT_EQ(merged, expected) << what;
+      }
+    }
+  }
+}
+
+TEST(FlowEngineTest, InFlightBoundsSamplesNotMessages) {
+  TinyModel m = MakeTinyModel();
+  auto req = Requests(m);
+  for (int per_message : {1, 4, 0}) {
+    for (int in_flight : {1, 6, 13}) {
+      auto data = std::make_shared<InFlightCheckingDataset>(80, in_flight);
+      FlowEngineOptions o;
+      o.workers = 3;
+      o.in_flight = in_flight;
+      o.samples_per_message = per_message;
+      o.on_merged = [&](size_t done) { data->Merged(done); };
+      FlowEngine engine(data, o);
+      EXPECT_EQ(engine.in_flight(), in_flight);
+      EXPECT_LE(engine.samples_per_message(), in_flight);
+      auto got = engine.Collect(m.g, req, {});
+      ASSERT_TRUE(got.ok()) << got.status().message();
+      EXPECT_FALSE(data->exceeded())
+          << "more than " << in_flight << " samples in flight, per_message " << per_message;
+    }
+  }
+}
+
+TEST(FlowEngineTest, SamplesPerMessageDefaults) {
+  auto data = std::make_shared<TinyDataset>(10);
+  FlowEngineOptions o;
+  o.workers = 2;
+  o.samples_per_message = 5;
+  // Default in_flight: two messages per worker.
+  EXPECT_EQ(FlowEngine(data, o).in_flight(), 2 * 2 * 5);
+  EXPECT_EQ(FlowEngine(data, o).samples_per_message(), 5);
+  // An explicit in_flight smaller than a message shrinks the message.
+  o.in_flight = 3;
+  EXPECT_EQ(FlowEngine(data, o).samples_per_message(), 3);
+  // Automatic messages leave two per worker within an explicit in_flight: 9 / (2 x 2) = 2.
+  o.samples_per_message = 0;
+  o.in_flight = 9;
+  EXPECT_EQ(FlowEngine(data, o).samples_per_message(), 2);
+  o.in_flight = 3;
+  EXPECT_EQ(FlowEngine(data, o).samples_per_message(), 1);
+}
+
+TEST(FlowEngineTest, BadSampleInsideAMessageIsTheOneReported) {
+  TinyModel m = MakeTinyModel();
+  // Messages of 5 in dataset order: [10, 15) holds bad samples 12 (middle) and 14.
+  auto data = std::make_shared<TinyDataset>(40, std::set<size_t>{12, 14});
+  auto req = Requests(m);
+  for (int workers : {1, 3}) {
+    FlowEngineOptions o;
+    o.workers = workers;
+    o.samples_per_message = 5;
+    size_t last_merged = 0;
+    o.on_merged = [&](size_t done) { last_merged = done; };
+    FlowEngine engine(data, o);
+    auto got = engine.Collect(m.g, req, {});
+    ASSERT_FALSE(got.ok());
+    EXPECT_NE(got.status().message().find("sample 12"), std::string::npos)
+        << got.status().message();
+    EXPECT_EQ(got.status().message().find("sample 14"), std::string::npos)
+        << got.status().message();
+    // Samples 10 and 11, before the bad one in its message, were merged; nothing after it.
+    EXPECT_EQ(last_merged, 12u);
+  }
+}
+
+TEST(FlowEngineTest, InferenceErrorInsideAMessageNamesTheSample) {
+  // A model that only takes batch 1; TinyDataset samples 0, 5, 10, ... have batch 2.
+  TinyModel m = MakeTinyModel();
+  m.g.node(m.x).outputs[0].shape = graph::PartialShape({1, 2, 3});
+  m.g.node(m.x).attrs.Set("shape", "1,2,3");
+  ASSERT_TRUE(graph::ops::InferShapes(m.g).ok());
+  // Index i of this dataset is TinyDataset's sample i + 1 (source "tiny#<i + 1>"), so the first
+  // batch-2 sample is index 4 (tiny#5): the middle of the message of positions [3, 6).
+  class From1 : public io::Dataset {
+   public:
+    size_t size() const override { return 19; }
+    Result<io::Sample> Get(size_t i) const override { return tiny_.Get(i + 1); }
+
+   private:
+    TinyDataset tiny_{20};
+  };
+  auto data = std::make_shared<From1>();
+  auto req = Requests(m);
+  for (int workers : {1, 2}) {
+    FlowEngineOptions o;
+    o.workers = workers;
+    o.samples_per_message = 3;
+    size_t last_merged = 0;
+    o.on_merged = [&](size_t done) { last_merged = done; };
+    FlowEngine engine(data, o);
+    auto got = engine.Collect(m.g, req, {});
+    ASSERT_FALSE(got.ok());
+    EXPECT_NE(got.status().message().find("sample 4 (tiny#5)"), std::string::npos)
+        << got.status().message();
+    EXPECT_EQ(got.status().message().find("tiny#10"), std::string::npos) << got.status().message();
+    // Positions 0..3 merged (3 is the message's first sample); nothing after the bad one.
+    EXPECT_EQ(last_merged, 4u);
+  }
+}
+
+TEST(FlowEngineTest, CheckpointInsideAMessageHoldsExactlyTheMergedPrefix) {
+  TinyModel m = MakeTinyModel();
+  auto data = std::make_shared<TinyDataset>(40, std::set<size_t>{4, 21});
+  const CollectedStats want = SerialReference(m, data, {}, /*skip=*/true);
+  const CollectedStats want_first_25 = SerialReference(m, data, {}, /*skip=*/true, 25);
+  const std::filesystem::path dir = ptqflow::testing::TempDir();
+  const std::filesystem::path ckpt = dir / "stats.ckpt";
+  const std::filesystem::path snapshot = dir / "snapshot.ckpt";
+  auto req = Requests(m);
+  {
+    FlowEngineOptions o;
+    o.workers = 2;
+    o.skip_bad_samples = true;
+    o.samples_per_message = 4;  // messages [24, 28): the checkpoint of 25 is inside one
+    o.checkpoint_every = 5;
+    o.checkpoint_path = ckpt.string();
+    // On disk right after sample 26 merged (same message): still the checkpoint of 25.
+    o.on_merged = [&](size_t done) {
+      if (done == 26) std::filesystem::copy_file(ckpt, snapshot);
+    };
+    FlowEngine engine(data, o);
+    auto got = engine.Collect(m.g, req, {});
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    ExpectIdentical(*got, want, "uninterrupted, 4 per message, checkpoint every 5");
+  }
+  auto saved = ReadCheckpointFile(snapshot);
+  ASSERT_TRUE(saved.ok()) << saved.status().message();
+  ASSERT_TRUE(saved->current.has_value());
+  EXPECT_EQ(saved->current->positions_done, 25u);
+  EXPECT_EQ(saved->current->skipped.size(), 2u);
+  ExpectIdentical(saved->current->stats, want_first_25, "the checkpoint's statistics");
+
+  FlowEngineOptions o;
+  o.workers = 3;
+  o.skip_bad_samples = true;
+  o.samples_per_message = 7;  // resumed with other messages
+  o.checkpoint_path = snapshot.string();
+  o.resume = true;
+  FlowEngine engine(data, o);
+  auto got = engine.Collect(m.g, req, {});
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(engine.passes_resumed(), 1);
+  ExpectIdentical(*got, want, "resumed from inside a message");
+}
+
+TEST(FlowEngineTest, StopInsideAMessageCheckpointsExactlyWhatMerged) {
+  TinyModel m = MakeTinyModel();
+  auto data = std::make_shared<TinyDataset>(50);
+  const CollectedStats want = SerialReference(m, data, Shuffled(40));
+  const std::filesystem::path ckpt = ptqflow::testing::TempDir() / "stats.ckpt";
+  auto req = Requests(m);
+  std::atomic<bool> stop{false};
+  size_t merged = 0;
+  {
+    FlowEngineOptions o;
+    o.selection = Shuffled(40);
+    o.workers = 3;
+    o.in_flight = 12;
+    o.samples_per_message = 4;
+    o.checkpoint_path = ckpt.string();
+    o.stop = &stop;
+    o.on_merged = [&](size_t done) {
+      merged = done;
+      if (done == 13) stop.store(true);  // inside the message [12, 16)
+    };
+    FlowEngine engine(data, o);
+    auto got = engine.Collect(m.g, req, {});
+    ASSERT_FALSE(got.ok());
+    EXPECT_TRUE(engine.interrupted()) << got.status().message();
+  }
+  auto saved = ReadCheckpointFile(ckpt);
+  ASSERT_TRUE(saved.ok()) << saved.status().message();
+  ASSERT_TRUE(saved->current.has_value());
+  EXPECT_EQ(saved->current->positions_done, merged);
+  EXPECT_EQ(saved->current->stats.num_samples, merged);
+  // The rest of message [12, 16), then what was admitted before the flag: at most in_flight
+  // samples from that message on, plus the one message the source had ready (an input_node
+  // makes its next item before the limiter takes it).
+  EXPECT_GE(merged, 16u);
+  EXPECT_LE(merged, 12u + 12u + 4u);
+  stop.store(false);
+  FlowEngineOptions o;
+  o.selection = Shuffled(40);
+  o.workers = 2;
+  o.samples_per_message = 3;
+  o.checkpoint_path = ckpt.string();
+  o.resume = true;
+  FlowEngine engine(data, o);
+  auto got = engine.Collect(m.g, req, {});
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ExpectIdentical(*got, want, "resumed");
+}
+
 TEST(FlowEngineTest, StageConfigProtoBecomesOptions) {
   proto::StageConfig c;
   c.set_workers(3);
@@ -466,10 +725,12 @@ TEST(FlowEngineTest, StageConfigProtoBecomesOptions) {
   c.mutable_selection()->set_shuffle(true);
   c.mutable_selection()->set_seed(9);
   c.set_progress("log");
+  c.set_samples_per_message(6);
   auto o = FlowEngineOptionsFromProto(c);
   ASSERT_TRUE(o.ok()) << o.status().message();
   EXPECT_EQ(o->workers, 3);
   EXPECT_EQ(o->in_flight, 7);
+  EXPECT_EQ(o->samples_per_message, 6);
   EXPECT_EQ(o->checkpoint_every, 50u);
   EXPECT_EQ(o->checkpoint_path, "/tmp/x.ckpt");
   EXPECT_TRUE(o->resume);
