@@ -257,6 +257,8 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
         ++passes_restored_;
         LOG(INFO) << pass_label << ": restored from checkpoint (" << saved.positions_done
                   << " samples)";
+        PTQ_RETURN_IF_ERROR(
+            quant::RunFitJobs(co.fit, saved.stats).WithContext(pass_label + ": fitting"));
         return saved.stats;
       }
       if (loaded_->current && loaded_->current->pass_index == pass_index) {
@@ -399,9 +401,25 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
     return true;
   };
 
+  // Fitting (CollectOptions::fit): jobs that need no statistics start with the pass, the
+  // others once the last sample has merged; each writes only its own output.
+  const std::vector<quant::FitJob>& jobs = co.fit;
+  const quant::CollectedStats no_stats;
+  std::vector<Status> fit_status(jobs.size());
+  std::vector<char> fit_ran(jobs.size(), 0);
+  auto fit_one = [&](size_t j) {
+    fit_status[j] = Guarded(
+        "fitting", [&] { return jobs[j].run(jobs[j].needs_stats ? acc->stats() : no_stats); });
+    fit_ran[j] = 1;
+  };
+
   oneapi::tbb::task_arena arena(workers_);
   arena.execute([&] {
     flow::graph fg;
+    flow::function_node<size_t, flow::continue_msg> fit(fg, flow::unlimited, [&](size_t j) {
+      fit_one(j);
+      return flow::continue_msg();
+    });
     flow::input_node<Msg> source(fg, [&](oneapi::tbb::flow_control& fc) -> Msg {
       if (next >= end || failed.load() || (stop != nullptr && stop->load())) {
         fc.stop();
@@ -451,6 +469,12 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
       for (Item& item : c->items) {
         if (!merge_one(item, fg)) break;
       }
+      if (error.ok() && pass.positions_done == end && acc->num_samples() > 0) {
+        // The statistics are complete: fit from them while the graph drains.
+        for (size_t j = 0; j < jobs.size(); ++j) {
+          if (jobs[j].needs_stats) fit.try_put(j);
+        }
+      }
       return flow::continue_msg();
     });
     flow::make_edge(source, limiter);
@@ -459,6 +483,9 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
     flow::make_edge(infer, order);
     flow::make_edge(order, merge);
     flow::make_edge(merge, limiter.decrementer());
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      if (!jobs[j].needs_stats) fit.try_put(j);
+    }
     source.activate();
     fg.wait_for_all();
   });
@@ -484,6 +511,17 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
   if (pass.stats.num_samples == 0) {
     return Status::Error(pass_label + ": no calibration sample could be used" +
                          (bad_samples_->count() ? " (all were skipped as bad)" : ""));
+  }
+  // Jobs the graph did not run (a pass resumed with nothing left to read) run here; then the
+  // first failure in job order, whatever the scheduling, fails the pass.
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (!fit_ran[j]) {
+      fit_status[j] = Guarded(
+          "fitting", [&] { return jobs[j].run(jobs[j].needs_stats ? pass.stats : no_stats); });
+    }
+  }
+  for (const Status& st : fit_status) {
+    if (!st.ok()) return st.WithContext(pass_label + ": fitting");
   }
   if (!checkpointing) return std::move(pass.stats);
   completed_.push_back(std::move(pass));

@@ -23,6 +23,12 @@
 //                 merges (inference goes on meanwhile, up to in_flight samples)
 //     merge -> limiter.decrementer() (every message, also failed and skipped ones, reaches the
 //              merge, so the limiter is always released and the graph cannot deadlock)
+//     fit    function_node, unlimited: the pass's FakeQuantize fitting (CollectOptions::fit):
+//            jobs that need no statistics (weight ranges) are put when the pass starts and run
+//            beside inference; the merge puts the others when the last sample has merged, so
+//            activation ranges are fitted before Collect returns. Each job writes only its own
+//            output; the first failing job in job order fails the pass. A pass restored from the
+//            checkpoint runs its jobs on the saved statistics.
 //
 // Errors: a failing sample (read, inference or statistics) marks itself and ends its message
 // (later samples of that message are not read or not inferred); the merge node, seeing samples

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -130,6 +131,75 @@ TEST(FlowEngineTest, BitIdenticalToTheSerialLoopForAnyWorkersAndInFlight) {
           *got, want,
           "workers " + std::to_string(workers) + " in_flight " + std::to_string(in_flight));
     }
+  }
+}
+
+// The fitting node: jobs that need no statistics run while samples are processed, the others
+// see the complete statistics of the pass; every job runs exactly once; a failing job fails
+// the pass with the first failure in job order; a pass restored from a checkpoint fits again.
+TEST(FlowEngineTest, FitJobsRunInsideThePassOnTheCompleteStatistics) {
+  TinyModel m = MakeTinyModel();
+  auto data = std::make_shared<TinyDataset>(40);
+  const io::SelectionOptions sel = Shuffled(30);
+  const CollectedStats want = SerialReference(m, data, sel);
+  auto req = Requests(m);
+  const auto dir = ::ptqflow::testing::TempDir();
+  const std::string ckpt = (dir / "c.ckpt").string();
+  for (int workers : {1, 2}) {
+    for (bool restore : {false, true}) {
+      SCOPED_TRACE("workers " + std::to_string(workers) + (restore ? " restored" : ""));
+      FlowEngineOptions o;
+      o.selection = sel;
+      o.workers = workers;
+      o.intra_op_threads = 1;
+      o.samples_per_message = 4;
+      o.checkpoint_path = ckpt;
+      o.resume = restore;
+      FlowEngine engine(data, o);
+      std::vector<int> runs(4, 0);
+      std::vector<size_t> seen_samples(4, 0);
+      quant::CollectOptions co;
+      for (int j = 0; j < 4; ++j) {
+        quant::FitJob job;
+        job.needs_stats = j != 1;  // job 1 plays a weights range
+        job.run = [&, j](const CollectedStats& stats) -> Status {
+          ++runs[j];
+          seen_samples[j] = stats.num_samples;
+          if (j == 2) ExpectIdentical(stats, want, "statistics seen by a fit job");
+          return Status::Ok();
+        };
+        co.fit.push_back(std::move(job));
+      }
+      auto got = engine.Collect(m.g, req, co);
+      ASSERT_TRUE(got.ok()) << got.status().message();
+      ExpectIdentical(*got, want, "result");
+      EXPECT_EQ(runs, (std::vector<int>{1, 1, 1, 1}));
+      EXPECT_EQ(seen_samples, (std::vector<size_t>{30, 0, 30, 30}));
+      EXPECT_EQ(engine.passes_restored(), restore ? 1 : 0);
+    }
+  }
+  // Failures: the first failing job in job order is reported, whatever ran first.
+  for (int workers : {1, 2}) {
+    FlowEngineOptions o;
+    o.selection = sel;
+    o.workers = workers;
+    o.intra_op_threads = 1;
+    FlowEngine engine(data, o);
+    quant::CollectOptions co;
+    for (int j = 0; j < 3; ++j) {
+      quant::FitJob job;
+      job.needs_stats = j != 2;
+      job.run = [j](const CollectedStats&) -> Status {
+        if (j == 0) return Status::Ok();
+        return Status::Error("job " + std::to_string(j) + " failed");
+      };
+      co.fit.push_back(std::move(job));
+    }
+    auto got = engine.Collect(m.g, req, co);
+    ASSERT_FALSE(got.ok());
+    EXPECT_NE(got.status().message().find("job 1 failed"), std::string::npos)
+        << got.status().message();
+    EXPECT_NE(got.status().message().find("fitting"), std::string::npos) << got.status().message();
   }
 }
 
