@@ -232,13 +232,23 @@ Result<SampleStats> ComputeSampleStats(exec::Session& session, const graph::Grap
     group.extremes = group.extremes && IsExtreme(r, g);
     (r.reduction.per_channel ? group.need_channel : group.need_tensor) = true;
   }
+  // One callback per value; it captures only two words, which std::function keeps without an
+  // allocation.
+  struct Context {
+    std::span<const StatRequest> requests;
+    const std::vector<ValueGroup>* groups;
+    std::vector<char>* seen;
+    std::vector<Status>* errors;
+    SampleStats* out;
+  } ctx{requests, &groups, &seen, &errors, &out};
   exec::TapSet taps;
-  for (const ValueGroup& group : groups) {
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
     taps.Observe(
-        group.value,
-        [&](const graph::ValueRef&, const exec::TensorView& view) {
-          for (size_t i : group.requests) seen[i] = 1;
-          if (group.extremes && ReduceGroupExtremes(group, requests, view, &out)) return;
+        groups[gi].value,
+        [c = &ctx, gi](const graph::ValueRef&, const exec::TensorView& view) {
+          const ValueGroup& group = (*c->groups)[gi];
+          for (size_t i : group.requests) (*c->seen)[i] = 1;
+          if (group.extremes && ReduceGroupExtremes(group, c->requests, view, c->out)) return;
           graph::Tensor plain;
           const void* data = view.data;
           if (view.channel_block > 0) {
@@ -246,10 +256,11 @@ Result<SampleStats> ComputeSampleStats(exec::Session& session, const graph::Grap
             data = plain.bytes();
           }
           for (size_t i : group.requests) {
-            errors[i] = ReduceValue(requests[i], view.type, *view.shape, data, &out.per_request[i]);
+            (*c->errors)[i] =
+                ReduceValue(c->requests[i], view.type, *view.shape, data, &c->out->per_request[i]);
           }
         },
-        /*accepts_blocked=*/group.extremes);
+        /*accepts_blocked=*/groups[gi].extremes);
   }
   PTQ_RETURN_IF_ERROR(session.Run(inputs, nullptr, &taps));
   for (size_t i = 0; i < requests.size(); ++i) {
