@@ -37,7 +37,7 @@ DEFINE_string(data_option, "",
 DEFINE_int32(workers, 0,
              "quantize, calibrate: concurrent inference sessions (0 = --threads, else cores)");
 DEFINE_int32(in_flight, 0,
-             "quantize, calibrate: samples in flight in the pipeline (0 = 2 x workers x 16)");
+             "quantize, calibrate: samples in flight in the pipeline (0 = 2 x workers x 64)");
 DEFINE_int32(intra_op_threads, 0,
              "quantize, calibrate: threads per session (0 = --threads / workers, at least 1)");
 DEFINE_uint64(checkpoint_every, 0,

@@ -50,11 +50,14 @@ struct SessionSlot {
   std::atomic<bool> busy{false};
 };
 
-// samples_per_message = 0: a message carries about kMessageWork of inference (the flow graph
-// costs a few microseconds per message; 1 ms keeps that below 1 % and bounds the idle tail of a
-// pass to about 1 ms per worker), but at most kMaxAutoSamplesPerMessage samples.
-constexpr std::chrono::nanoseconds kMessageWork = std::chrono::milliseconds(1);
-constexpr int kMaxAutoSamplesPerMessage = 16;
+// samples_per_message = 0: a message carries about kMessageWork of inference, at most
+// kMaxAutoSamplesPerMessage samples, and at most 1 / (2 x workers) of the samples left (so the
+// last messages of a pass get small and no worker idles long at its end). The flow graph costs a
+// few microseconds per message, so 4 ms makes that negligible; more importantly the merge in
+// sample order couples the workers: one can run ahead of a slower or preempted one by the other
+// messages in flight only, and 4 ms messages give it about a scheduler time slice of work.
+constexpr std::chrono::nanoseconds kMessageWork = std::chrono::milliseconds(4);
+constexpr int kMaxAutoSamplesPerMessage = 64;
 
 int Cores() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
 
@@ -304,7 +307,8 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
     const int64_t ns = sample_ns.load(std::memory_order_relaxed);
     if (ns <= 0) return 1;
     const int64_t want = (kMessageWork.count() + ns - 1) / ns;
-    return static_cast<size_t>(std::clamp<int64_t>(want, 1, samples_per_message_));
+    const int64_t tail = static_cast<int64_t>((end - next) / (2 * static_cast<size_t>(workers_)));
+    return static_cast<size_t>(std::clamp<int64_t>(std::min(want, tail), 1, samples_per_message_));
   };
 
   // Claims a free session, preferring the one this arena thread used last: a session's

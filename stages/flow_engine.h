@@ -52,11 +52,16 @@
 // OpenMP threads. Defaults: workers = cores, intra_op_threads = max(1, cores / workers) = 1.
 //
 // Message size (samples_per_message = 0, automatic): the first messages hold one sample; then
-// each holds about 1 ms of inference, measured on the previous message (a small model: up to
-// 16 samples; a model that takes 1 ms or more per sample: one sample, so decoded inputs in
-// flight and the idle tail at the end of a pass stay small). With an explicit in_flight, at most
-// in_flight / (2 x workers) samples, so every worker still has two messages in flight. Grouping
-// is scheduling only: it never changes results, checkpoints or which error is reported.
+// each holds about 4 ms of inference, measured on the previous message, but at most 64 samples
+// and at most 1 / (2 x workers) of the samples left, so the last messages of a pass are small.
+// Why 4 ms: the merge in sample order couples the workers — one can run ahead of a slower or
+// preempted one (another process on its core) only by the other messages in flight — and with
+// two messages per worker that is about a scheduler time slice; the graph's own cost (a few
+// microseconds per message) is then negligible too. A model that takes 4 ms or more per sample
+// gets one sample per message, so decoded inputs in flight stay as few as before. With an
+// explicit in_flight, messages hold at most in_flight / (2 x workers) samples, so every worker
+// still has two in flight. Grouping is scheduling only: it never changes results, checkpoints
+// or which error is reported.
 //
 // Ownership: shares the dataset. Thread-safety: one call at a time (quant::Engine contract).
 #pragma once
@@ -86,7 +91,7 @@ struct FlowEngineOptions {
   bool skip_bad_samples = false;   // skip (and count) unreadable samples instead of failing
   int workers = 0;                 // concurrent sessions; 0 = cores
   // Samples between limiter and merge (bounds memory and what a stop drains); 0 = 2 x workers
-  // x samples_per_message (automatic: 2 x workers x 16).
+  // x samples_per_message (automatic: 2 x workers x 64).
   int in_flight = 0;
   // Consecutive samples per flow-graph message, at most in_flight; 0 = automatic (see above).
   int samples_per_message = 0;
