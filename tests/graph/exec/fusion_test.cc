@@ -365,18 +365,24 @@ TEST(FusionTest, NoFusionModeReportsEveryLayerToObserveAll) {
   }
 }
 
-// conv -> relu -> conv -> conv: with the default layout the values between oneDNN layers stay in
-// oneDNN's blocked layout; outputs and taps (which get plain copies) match the plain-layout plan.
-TEST(BlockedLayoutTest, InvisibleToOutputsAndTaps) {
-  graph::Graph g;
-  const Shape xs{1, 16, 12, 10};
-  NodeId x = g.AddParameter("x", ElementType::kF32, graph::PartialShape(xs));
+// Convolution attributes: stride 1, no dilation, 1-pixel padding (a 3x3 kernel keeps the size).
+Attributes SamePadded3x3() {
   Attributes a;
   a.SetInts("strides", {1, 1});
   a.SetInts("dilations", {1, 1});
   a.SetInts("pads_begin", {1, 1});
   a.SetInts("pads_end", {1, 1});
   a.Set("auto_pad", "explicit");
+  return a;
+}
+
+// conv -> relu -> conv -> conv: with the default layout the values between oneDNN layers stay in
+// oneDNN's blocked layout; outputs and taps (which get plain copies) match the plain-layout plan.
+TEST(BlockedLayoutTest, InvisibleToOutputsAndTaps) {
+  graph::Graph g;
+  const Shape xs{1, 16, 12, 10};
+  NodeId x = g.AddParameter("x", ElementType::kF32, graph::PartialShape(xs));
+  const Attributes a = SamePadded3x3();
   ValueRef v{x, 0};
   std::vector<ValueRef> convs;
   for (int i = 0; i < 3; ++i) {
@@ -430,12 +436,7 @@ TEST(BlockedLayoutTest, TappedValuesStayBlockedAndObserversChooseTheirView) {
   graph::Graph g;
   const Shape xs{1, 20, 9, 7};  // 20 channels: a partial last block in nChw8c / nChw16c
   NodeId x = g.AddParameter("x", ElementType::kF32, graph::PartialShape(xs));
-  Attributes a;
-  a.SetInts("strides", {1, 1});
-  a.SetInts("dilations", {1, 1});
-  a.SetInts("pads_begin", {1, 1});
-  a.SetInts("pads_end", {1, 1});
-  a.Set("auto_pad", "explicit");
+  const Attributes a = SamePadded3x3();
   ValueRef v{x, 0};
   std::vector<ValueRef> tapped;
   for (int i = 0; i < 3; ++i) {
