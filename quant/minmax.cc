@@ -123,21 +123,6 @@ Result<std::vector<StatRequest>> MinMaxQuantization::ActivationRequests(
   return requests;
 }
 
-Result<FqParams> MinMaxQuantization::FitOne(const Graph& g, const QuantizationPlan& plan, size_t i,
-                                            std::span<const StatResult> results) const {
-  if (i >= plan.fqs.size()) {
-    return Status::Error("MinMaxQuantization: no plan entry " + std::to_string(i));
-  }
-  std::vector<std::pair<int, int>> req_of_fq;
-  PTQ_ASSIGN_OR_RETURN(std::vector<StatRequest> requests, ActivationRequests(g, plan, &req_of_fq));
-  if (requests.size() != results.size()) {
-    return Status::Error("MinMaxQuantization: " + std::to_string(results.size()) +
-                         " statistics results for " + std::to_string(requests.size()) +
-                         " requests");
-  }
-  return FitEntry(g, plan.fqs[i], results, req_of_fq[i]);
-}
-
 Result<FqParams> MinMaxQuantization::FitEntry(const Graph& g, const FqInfo& info,
                                               std::span<const StatResult> results,
                                               std::pair<int, int> requests) const {

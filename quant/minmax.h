@@ -77,17 +77,12 @@ class MinMaxQuantization {
       const graph::Graph& g, const QuantizationPlan& plan,
       std::vector<std::pair<int, int>>* request_of_fq) const;
 
-  // The range of plan entry i before the saturation fix and unified scales: its statistics
-  // (activations: aggregated from `results`, the Collect results of ActivationRequests; weights:
-  // computed on the constant) turned into limits, with the clipping values applied. Reads `g`
-  // only: calls for different entries may run concurrently.
-  Result<FqParams> FitOne(const graph::Graph& g, const QuantizationPlan& plan, size_t i,
-                          std::span<const StatResult> results) const;
-
   // One FitJob per plan entry for the Collect of ActivationRequests' requests (weight entries
-  // do not need statistics): job i writes FitOne(i) to (*ranges)[i], reading the results from
-  // position `first_result` of the pass's results. `g`, `plan` and `ranges` must outlive the
-  // Collect and `g` must not change during it.
+  // do not need statistics): job i writes entry i's range before the saturation fix and
+  // unified scales (its statistics — activations: aggregated from the pass's results, read
+  // from position `first_result`; weights: computed on the constant — turned into limits, with
+  // the clipping values applied) to (*ranges)[i]. Jobs read `g` only. `g`, `plan` and `ranges` must
+  // outlive the Collect and `g` must not change during it.
   std::vector<FitJob> FitJobs(const graph::Graph& g, const QuantizationPlan& plan,
                               size_t first_result,
                               std::vector<std::optional<FqParams>>* ranges) const;
@@ -108,7 +103,8 @@ class MinMaxQuantization {
   const MinMaxOptions& options() const { return options_; }
 
  private:
-  // FitOne for one entry whose min / max requests are at `requests` in `results`.
+  // The range of one entry (as a FitJob computes it) whose min / max requests are at
+  // `requests` in `results`. Reads `g` only.
   Result<FqParams> FitEntry(const graph::Graph& g, const FqInfo& info,
                             std::span<const StatResult> results,
                             std::pair<int, int> requests) const;
