@@ -31,8 +31,26 @@ struct Session::Impl {
   std::vector<std::vector<OutView>> out_views;
   std::vector<int> input_values;  // value index per model input
   std::vector<int> alias_values;
-  std::vector<uint8_t> tapped;  // per value: 1 observe/keep
+  // Taps resolved for the TapSet with stamp `taps_stamp` (0: none), kept across runs.
+  std::vector<uint8_t> tapped;      // per value: kObserved | kKept
+  std::vector<int> first_observer;  // per value: its first observer (index into observers), -1
+  std::vector<int> next_observer;   // per observer: the next one on the same value, -1
+  std::vector<int> tap_values;      // value index of each observer, then of each kept value
+  uint64_t taps_stamp = 0;
+  size_t taps_observers = 0, taps_keep = 0;
   dnnl::stream stream;
+
+  static constexpr uint8_t kObserved = 1, kKept = 2;
+
+  void ClearTaps() {
+    for (int v : tap_values) {
+      tapped[v] = 0;
+      first_observer[v] = -1;
+    }
+    tap_values.clear();
+    next_observer.clear();
+    taps_stamp = 0;
+  }
 };
 
 Session::Session(std::shared_ptr<const CompiledModel> plan)
@@ -49,6 +67,7 @@ Session::Session(std::shared_ptr<const CompiledModel> plan)
   const auto& values = p.values();
   impl_->ptr.assign(values.size(), nullptr);
   impl_->tapped.assign(values.size(), 0);
+  impl_->first_observer.assign(values.size(), -1);
   impl_->input_values.assign(p.inputs().size(), -1);
   for (size_t v = 0; v < values.size(); ++v) {
     switch (values[v].storage) {
@@ -94,8 +113,6 @@ Status Session::RunImpl(const std::map<std::string, graph::Tensor>& inputs,
                         std::map<std::string, graph::Tensor>* outputs, TapSet* taps,
                         bool key_by_result) {
   const CompiledModel& p = *plan_;
-  std::string names;
-  for (const ModelInput& in : p.inputs()) names += (names.empty() ? "" : ", ") + in.name;
   for (size_t i = 0; i < p.inputs().size(); ++i) {
     const ModelInput& in = p.inputs()[i];
     auto it = inputs.find(in.name);
@@ -113,8 +130,11 @@ Status Session::RunImpl(const std::map<std::string, graph::Tensor>& inputs,
   for (const auto& [name, t] : inputs) {
     bool known = false;
     for (const ModelInput& in : p.inputs()) known = known || in.name == name;
-    if (!known)
+    if (!known) {
+      std::string names;
+      for (const ModelInput& in : p.inputs()) names += (names.empty() ? "" : ", ") + in.name;
       return Status::Error("unknown input '" + name + "'; the model's inputs are: " + names);
+    }
   }
   for (int v : impl_->alias_values) impl_->ptr[v] = impl_->ptr[p.values()[v].alias_of];
   for (size_t s = 0; s < p.steps().size(); ++s) {
@@ -124,28 +144,13 @@ Status Session::RunImpl(const std::map<std::string, graph::Tensor>& inputs,
       impl_->out_views[s][k].data = const_cast<void*>(impl_->ptr[st.out[k]]);
     }
   }
-  // Taps: resolve value refs once per run.
+  // Taps: value refs are resolved on the first run with this TapSet (and again when it changed).
   if (taps) {
     taps->mutable_kept()->clear();
-    auto mark = [&](const graph::ValueRef& ref) -> Status {
-      int v = p.ValueIndex(ref);
-      if (v < 0 && !p.FusedInto(ref).empty()) {
-        return Status::Error("tapped value (node " + std::to_string(ref.node) + ", port " +
-                             std::to_string(ref.port) +
-                             ") is not computed: its layer is fused into " + p.FusedInto(ref) +
-                             "; list it in CompileOptions::observable or compile with fuse = "
-                             "false");
-      }
-      if (v < 0) {
-        return Status::Error("tapped value (node " + std::to_string(ref.node) + ", port " +
-                             std::to_string(ref.port) +
-                             ") is not computed by the compiled plan (no output needs it)");
-      }
-      impl_->tapped[v] = 1;
-      return Status::Ok();
-    };
-    for (const auto& o : taps->observers()) PTQ_RETURN_IF_ERROR(mark(o.value));
-    for (const auto& k : taps->keep()) PTQ_RETURN_IF_ERROR(mark(k));
+    if (impl_->taps_stamp != taps->stamp() || impl_->taps_observers != taps->observers().size() ||
+        impl_->taps_keep != taps->keep().size()) {
+      PTQ_RETURN_IF_ERROR(ResolveTaps(*taps));
+    }
   }
 
   Status status;
@@ -160,7 +165,6 @@ Status Session::RunImpl(const std::map<std::string, graph::Tensor>& inputs,
     status = Status::Error(std::string("error during inference: ") + e.what());
   }
   omp_set_num_threads(p.threads());
-  if (taps) std::fill(impl_->tapped.begin(), impl_->tapped.end(), 0);
   PTQ_RETURN_IF_ERROR(status);
 
   if (outputs) {
@@ -173,6 +177,56 @@ Status Session::RunImpl(const std::map<std::string, graph::Tensor>& inputs,
       (*outputs)[key_by_result ? o.result_name : o.tensor_name] = view.Copy();
     }
   }
+  return Status::Ok();
+}
+
+Status Session::ResolveTaps(const TapSet& taps) {
+  const CompiledModel& p = *plan_;
+  impl_->ClearTaps();
+  auto index = [&](const graph::ValueRef& ref) -> Result<int> {
+    int v = p.ValueIndex(ref);
+    if (v < 0 && !p.FusedInto(ref).empty()) {
+      return Status::Error("tapped value (node " + std::to_string(ref.node) + ", port " +
+                           std::to_string(ref.port) +
+                           ") is not computed: its layer is fused into " + p.FusedInto(ref) +
+                           "; list it in CompileOptions::observable or compile with fuse = false");
+    }
+    if (v < 0) {
+      return Status::Error("tapped value (node " + std::to_string(ref.node) + ", port " +
+                           std::to_string(ref.port) +
+                           ") is not computed by the compiled plan (no output needs it)");
+    }
+    return v;
+  };
+  const auto& observers = taps.observers();
+  impl_->next_observer.assign(observers.size(), -1);
+  for (const TapSet::Observer& o : observers) {
+    Result<int> v = index(o.value);
+    if (!v.ok()) {
+      impl_->ClearTaps();
+      return v.status();
+    }
+    impl_->tap_values.push_back(*v);
+  }
+  // Chains in reverse, so each value's observers are called in the order they were added.
+  for (size_t i = observers.size(); i-- > 0;) {
+    const int v = impl_->tap_values[i];
+    impl_->next_observer[i] = impl_->first_observer[v];
+    impl_->first_observer[v] = static_cast<int>(i);
+    impl_->tapped[v] |= Impl::kObserved;
+  }
+  for (const graph::ValueRef& k : taps.keep()) {
+    Result<int> v = index(k);
+    if (!v.ok()) {
+      impl_->ClearTaps();
+      return v.status();
+    }
+    impl_->tap_values.push_back(*v);
+    impl_->tapped[*v] |= Impl::kKept;
+  }
+  impl_->taps_stamp = taps.stamp();
+  impl_->taps_observers = observers.size();
+  impl_->taps_keep = taps.keep().size();
   return Status::Ok();
 }
 
@@ -200,14 +254,14 @@ Status Session::Execute(TapSet* taps) {
     if (taps->all() && val.storage != CompiledModel::Storage::kConst) {
       taps->all()(val.ref, plain_view());
     }
-    if (!impl_->tapped[v]) return;
-    for (const auto& o : taps->observers()) {
-      if (o.value != val.ref) continue;
-      o.cb(val.ref,
-           o.accepts_blocked && (!val.blocked || as_is.channel_block > 0) ? as_is : plain_view());
+    const auto& observers = taps->observers();
+    for (int o = impl_->first_observer[v]; o >= 0; o = impl_->next_observer[o]) {
+      const TapSet::Observer& ob = observers[o];
+      ob.cb(val.ref,
+            ob.accepts_blocked && (!val.blocked || as_is.channel_block > 0) ? as_is : plain_view());
     }
-    for (const auto& k : taps->keep()) {
-      if (k == val.ref) (*taps->mutable_kept())[val.ref] = plain_view().Copy();
+    if (impl_->tapped[v] & Impl::kKept) {
+      (*taps->mutable_kept())[val.ref] = plain_view().Copy();
     }
   };
   if (taps) {

@@ -41,6 +41,8 @@ class Session {
   Status RunImpl(const std::map<std::string, graph::Tensor>& inputs,
                  std::map<std::string, graph::Tensor>* outputs, TapSet* taps, bool key_by_result);
   Status Execute(TapSet* taps);
+  // Value indices and observers per value of `taps` (kept for the next Run with the same set).
+  Status ResolveTaps(const TapSet& taps);
 
   std::shared_ptr<const CompiledModel> plan_;
   struct Impl;

@@ -17,6 +17,8 @@
 // the thread that called Run. Not thread-safe: use one TapSet per concurrent Run.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <vector>
@@ -32,9 +34,16 @@ class TapSet {
 
   void Observe(graph::ValueRef v, Callback cb, bool accepts_blocked = false) {
     observers_.push_back({v, std::move(cb), accepts_blocked});
+    stamp_ = NextStamp();
   }
-  void Keep(graph::ValueRef v) { keep_.push_back(v); }
-  void ObserveAll(Callback cb) { all_ = std::move(cb); }
+  void Keep(graph::ValueRef v) {
+    keep_.push_back(v);
+    stamp_ = NextStamp();
+  }
+  void ObserveAll(Callback cb) {
+    all_ = std::move(cb);
+    stamp_ = NextStamp();
+  }
 
   // Copies of the kept values after Run (cleared at the start of each Run).
   const std::map<graph::ValueRef, graph::Tensor>& kept() const { return kept_; }
@@ -48,8 +57,18 @@ class TapSet {
   const std::vector<graph::ValueRef>& keep() const { return keep_; }
   const Callback& all() const { return all_; }
   std::map<graph::ValueRef, graph::Tensor>* mutable_kept() { return &kept_; }
+  // Changes with every Observe / Keep / ObserveAll and is unique across all TapSets of the
+  // process: a Session reuses what it resolved for the set on its previous Run (value indices,
+  // observers per value) while the stamp, and the observer and kept counts, are unchanged.
+  uint64_t stamp() const { return stamp_; }
 
  private:
+  static uint64_t NextStamp() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  uint64_t stamp_ = NextStamp();
   std::vector<Observer> observers_;
   std::vector<graph::ValueRef> keep_;
   Callback all_;

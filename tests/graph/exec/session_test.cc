@@ -114,6 +114,71 @@ TEST(SessionTest, TapsObserveAndKeepValuesWhoseMemoryIsLaterReused) {
   EXPECT_EQ(order.back(), "sig2");
 }
 
+// A Session resolves a TapSet once and reuses that on later runs; what changes in between (a
+// new observer, another set, an empty set) must be seen on the next run.
+TEST(SessionTest, TapSetsReusedOrChangedBetweenRunsAreObservedAsTheyAreNow) {
+  Chain c = MakeChain(2);
+  auto plan = CompiledModel::Compile(c.g);
+  ASSERT_TRUE(plan.ok());
+  Session s(*plan);
+  const NodeId relu0 = c.g.FindByName("relu0"), add0 = c.g.FindByName("add0");
+  const NodeId sig1 = c.g.FindByName("sig1");
+  std::vector<std::string> calls;
+  auto note = [&](const std::string& who) {
+    return [&calls, who, &c](const graph::ValueRef& v, const TensorView&) {
+      calls.push_back(who + ":" + c.g.node(v.node).name);
+    };
+  };
+  const std::map<std::string, Tensor> in = {{"x", F32({1, 4}, {-1.f, 0.5f, 2.f, 3.f})}};
+  TapSet a;
+  a.Observe({add0, 0}, note("a1"));
+  a.Observe({relu0, 0}, note("a2"));
+  a.Observe({add0, 0}, note("a3"));  // two observers of one value: called in the order added
+  for (int run = 0; run < 2; ++run) {
+    calls.clear();
+    ASSERT_TRUE(s.Run(in, nullptr, &a).ok());
+    EXPECT_EQ(calls, (std::vector<std::string>{"a2:relu0", "a1:add0", "a3:add0"}));
+  }
+  a.Observe({sig1, 0}, note("a4"));  // changed after it was resolved
+  calls.clear();
+  ASSERT_TRUE(s.Run(in, nullptr, &a).ok());
+  EXPECT_EQ(calls, (std::vector<std::string>{"a2:relu0", "a1:add0", "a3:add0", "a4:sig1"}));
+  TapSet b;  // another set: only its own observers, none of a's left marked
+  b.Observe({sig1, 0}, note("b1"));
+  b.Keep({relu0, 0});
+  calls.clear();
+  ASSERT_TRUE(s.Run(in, nullptr, &b).ok());
+  EXPECT_EQ(calls, (std::vector<std::string>{"b1:sig1"}));
+  EXPECT_EQ(b.kept().size(), 1u);
+  TapSet same_counts;  // as many observers and kept values as b, on other values
+  same_counts.Observe({add0, 0}, note("s1"));
+  same_counts.Keep({sig1, 0});
+  calls.clear();
+  ASSERT_TRUE(s.Run(in, nullptr, &same_counts).ok());
+  EXPECT_EQ(calls, (std::vector<std::string>{"s1:add0"}));
+  EXPECT_EQ(same_counts.kept().count({sig1, 0}), 1u);
+  calls.clear();
+  ASSERT_TRUE(s.Run(in, nullptr, &b).ok());
+  EXPECT_EQ(calls, (std::vector<std::string>{"b1:sig1"}));
+  TapSet moved = std::move(b);  // same stamp, so the counts tell it apart from `b`
+  TapSet empty;
+  calls.clear();
+  ASSERT_TRUE(s.Run(in, nullptr, &b).ok());  // moved-from: no observers
+  ASSERT_TRUE(s.Run(in, nullptr, &empty).ok());
+  EXPECT_TRUE(calls.empty());
+  ASSERT_TRUE(s.Run(in, nullptr, &moved).ok());
+  EXPECT_EQ(calls, (std::vector<std::string>{"b1:sig1"}));
+  EXPECT_EQ(moved.kept().size(), 1u);
+  // A set with a value the plan does not compute fails, and the next good run still works.
+  TapSet bad;
+  bad.Observe({relu0, 0}, note("bad"));
+  bad.Observe({relu0, 7}, note("bad"));
+  calls.clear();
+  EXPECT_FALSE(s.Run(in, nullptr, &bad).ok());
+  ASSERT_TRUE(s.Run(in, nullptr, &a).ok());
+  EXPECT_EQ(calls, (std::vector<std::string>{"a2:relu0", "a1:add0", "a3:add0", "a4:sig1"}));
+}
+
 TEST(SessionTest, InputErrorsNameTheInputAndExpectedShape) {
   Chain c = MakeChain();
   auto plan = CompiledModel::Compile(c.g);
