@@ -239,50 +239,77 @@ GroupExtremes RunExtremesBaseline(const float* p, int64_t n) {
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define PTQFLOW_WIDE_EXTREMES 1
-// Wider versions for CPUs that have the instructions (chosen at run time). Zero signs come from
-// integer minima of the bit patterns: -0 (0x80000000) is the smallest signed int32 any float
-// has, and +0 the only one whose unsigned value is 0. Results are identical to the baseline.
-constexpr uint32_t kNegZeroBits = 0x80000000u;
+// Wider versions for CPUs that have the instructions (chosen at run time). They track four
+// integer extremes of the bit patterns only: signed and unsigned minimum and maximum. Among
+// non-negative floats (sign bit 0, signed value >= 0) the bit order is the float order; among
+// negative ones the unsigned order is the magnitude order and the signed one its reverse. So:
+//   some value >= +0   <=> smax >= 0,  and then smax is the largest, umin the smallest of them;
+//   some value <= -0   <=> smin < 0,   and then umax is the most, smin the least negative;
+//   a NaN              <=> smax > +inf or umax > -inf (as unsigned);
+//   +0 present         <=> some value >= +0 and umin == 0;  -0 present <=> smin == 0x80000000.
+// Results are identical to the baseline.
+struct BitExtremes {
+  int32_t smin = std::numeric_limits<int32_t>::max();
+  int32_t smax = std::numeric_limits<int32_t>::min();
+  uint32_t umin = std::numeric_limits<uint32_t>::max();
+  uint32_t umax = 0;
+  void Add(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    const int32_t i = static_cast<int32_t>(u);
+    smin = std::min(smin, i);
+    smax = std::max(smax, i);
+    umin = std::min(umin, u);
+    umax = std::max(umax, u);
+  }
+  GroupExtremes Get() const {
+    constexpr uint32_t kPosInf = 0x7f800000u, kNegInf = 0xff800000u, kNegZero = 0x80000000u;
+    GroupExtremes g;
+    const bool nonneg = smax >= 0, neg = smin < 0;
+    if (!nonneg && !neg) return g;  // nothing seen
+    auto f = [](uint32_t b) {
+      float x;
+      std::memcpy(&x, &b, sizeof x);
+      return x;
+    };
+    g.nan = static_cast<uint32_t>(smax) > kPosInf && nonneg;
+    g.nan = g.nan || umax > kNegInf;
+    g.mx = f(static_cast<uint32_t>(nonneg ? smax : smin));
+    g.mn = neg ? f(umax) : f(umin);
+    g.pos0 = nonneg && umin == 0;
+    g.neg0 = neg && static_cast<uint32_t>(smin) == kNegZero;
+    return g;
+  }
+};
 
 __attribute__((target("avx2"))) GroupExtremes RunExtremesAvx2(const float* p, int64_t n) {
-  __m256 mn = _mm256_set1_ps(std::numeric_limits<float>::infinity());
-  __m256 mx = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
-  __m256 nan = _mm256_setzero_ps();
   __m256i smin = _mm256_set1_epi32(std::numeric_limits<int32_t>::max());
+  __m256i smax = _mm256_set1_epi32(std::numeric_limits<int32_t>::min());
   __m256i umin = _mm256_set1_epi32(-1);
+  __m256i umax = _mm256_setzero_si256();
   int64_t t = 0;
   for (; t + 8 <= n; t += 8) {
-    const __m256 x = _mm256_loadu_ps(p + t);
-    const __m256i bits = _mm256_castps_si256(x);
-    mn = _mm256_min_ps(x, mn);
-    mx = _mm256_max_ps(x, mx);
-    nan = _mm256_or_ps(nan, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + t));
     smin = _mm256_min_epi32(bits, smin);
+    smax = _mm256_max_epi32(bits, smax);
     umin = _mm256_min_epu32(bits, umin);
+    umax = _mm256_max_epu32(bits, umax);
   }
-  alignas(32) float vmn[8], vmx[8], vnan[8];
-  alignas(32) int32_t vs[8];
-  alignas(32) uint32_t vu[8];
-  _mm256_store_ps(vmn, mn);
-  _mm256_store_ps(vmx, mx);
-  _mm256_store_ps(vnan, nan);
-  _mm256_store_si256(reinterpret_cast<__m256i*>(vs), smin);
-  _mm256_store_si256(reinterpret_cast<__m256i*>(vu), umin);
-  GroupExtremes g;
+  alignas(32) int32_t vsmin[8], vsmax[8];
+  alignas(32) uint32_t vumin[8], vumax[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(vsmin), smin);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(vsmax), smax);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(vumin), umin);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(vumax), umax);
+  BitExtremes b;
   for (int j = 0; j < 8; ++j) {
-    g.mn = vmn[j] < g.mn ? vmn[j] : g.mn;
-    g.mx = vmx[j] > g.mx ? vmx[j] : g.mx;
-    uint32_t nb;
-    std::memcpy(&nb, &vnan[j], sizeof nb);
-    g.nan = g.nan || nb != 0;
-    g.neg0 = g.neg0 || static_cast<uint32_t>(vs[j]) == kNegZeroBits;
-    g.pos0 = g.pos0 || vu[j] == 0;
+    b.smin = std::min(b.smin, vsmin[j]);
+    b.smax = std::max(b.smax, vsmax[j]);
+    b.umin = std::min(b.umin, vumin[j]);
+    b.umax = std::max(b.umax, vumax[j]);
   }
-  LaneExtremes a;
-  a.Reset(1);
-  for (; t < n; ++t) ExtremesOne(p[t], &a, 0);
-  g.AddLane(a, 0);
-  return g;
+  for (; t < n; ++t) b.Add(p[t]);
+  return b.Get();
 }
 
 // GCC 12 warns that the "undefined" pass-through operand of its AVX-512 intrinsics is
@@ -290,41 +317,33 @@ __attribute__((target("avx2"))) GroupExtremes RunExtremesAvx2(const float* p, in
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 __attribute__((target("avx512f"))) GroupExtremes RunExtremesAvx512(const float* p, int64_t n) {
-  __m512 mn = _mm512_set1_ps(std::numeric_limits<float>::infinity());
-  __m512 mx = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  __mmask16 nan = 0;
   __m512i smin = _mm512_set1_epi32(std::numeric_limits<int32_t>::max());
+  __m512i smax = _mm512_set1_epi32(std::numeric_limits<int32_t>::min());
   __m512i umin = _mm512_set1_epi32(-1);
+  __m512i umax = _mm512_setzero_si512();
   int64_t t = 0;
   for (; t + 16 <= n; t += 16) {
-    const __m512 x = _mm512_loadu_ps(p + t);
-    const __m512i bits = _mm512_castps_si512(x);
-    mn = _mm512_min_ps(x, mn);
-    mx = _mm512_max_ps(x, mx);
-    nan = static_cast<__mmask16>(nan | _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q));
+    const __m512i bits = _mm512_loadu_si512(p + t);
     smin = _mm512_min_epi32(bits, smin);
+    smax = _mm512_max_epi32(bits, smax);
     umin = _mm512_min_epu32(bits, umin);
+    umax = _mm512_max_epu32(bits, umax);
   }
-  alignas(64) float vmn[16], vmx[16];
-  alignas(64) int32_t vs[16];
-  alignas(64) uint32_t vu[16];
-  _mm512_store_ps(vmn, mn);
-  _mm512_store_ps(vmx, mx);
-  _mm512_store_si512(vs, smin);
-  _mm512_store_si512(vu, umin);
-  GroupExtremes g;
-  g.nan = nan != 0;
+  alignas(64) int32_t vsmin[16], vsmax[16];
+  alignas(64) uint32_t vumin[16], vumax[16];
+  _mm512_store_si512(vsmin, smin);
+  _mm512_store_si512(vsmax, smax);
+  _mm512_store_si512(vumin, umin);
+  _mm512_store_si512(vumax, umax);
+  BitExtremes b;
   for (int j = 0; j < 16; ++j) {
-    g.mn = vmn[j] < g.mn ? vmn[j] : g.mn;
-    g.mx = vmx[j] > g.mx ? vmx[j] : g.mx;
-    g.neg0 = g.neg0 || static_cast<uint32_t>(vs[j]) == kNegZeroBits;
-    g.pos0 = g.pos0 || vu[j] == 0;
+    b.smin = std::min(b.smin, vsmin[j]);
+    b.smax = std::max(b.smax, vsmax[j]);
+    b.umin = std::min(b.umin, vumin[j]);
+    b.umax = std::max(b.umax, vumax[j]);
   }
-  LaneExtremes a;
-  a.Reset(1);
-  for (; t < n; ++t) ExtremesOne(p[t], &a, 0);
-  g.AddLane(a, 0);
-  return g;
+  for (; t < n; ++t) b.Add(p[t]);
+  return b.Get();
 }
 #pragma GCC diagnostic pop
 #endif
@@ -522,7 +541,8 @@ Result<PerSampleValues> ReducePerSample(std::span<const float> data, const graph
 
 bool ReduceExtremes(const float* data, const graph::Shape& shape, int64_t channel_block,
                     Extremes* tensor, Extremes* channel) {
-  const graph::Shape s = shape.empty() ? graph::Shape{1} : shape;
+  static const graph::Shape kScalar{1};
+  const graph::Shape& s = shape.empty() ? kScalar : shape;
   const int rank = static_cast<int>(s.size());
   if (graph::ElementCount(s) <= 0) return false;
   if ((channel != nullptr && rank < 2) || (channel_block > 0 && rank < 3)) return false;
@@ -696,15 +716,19 @@ int64_t SampleAccumulator::num_samples() const {
 }
 
 Status SampleAccumulator::Add(const PerSampleValues& batch) {
-  if (batch.cols != channels_) {
-    return Status::Error("statistics: a batch has " + std::to_string(batch.cols) +
+  return Add(batch.rows, batch.cols, batch.data);
+}
+
+Status SampleAccumulator::Add(int64_t rows, int64_t cols, std::span<const float> values) {
+  if (cols != channels_) {
+    return Status::Error("statistics: a batch has " + std::to_string(cols) +
                          " channels, the accumulator " + std::to_string(channels_));
   }
-  if (batch.rows <= 0 || static_cast<int64_t>(batch.data.size()) != batch.rows * batch.cols) {
+  if (rows <= 0 || static_cast<int64_t>(values.size()) != rows * cols) {
     return Status::Error("statistics: malformed or empty batch of per-sample values");
   }
-  values_.insert(values_.end(), batch.data.begin(), batch.data.end());
-  batch_sizes_.push_back(batch.rows);
+  values_.insert(values_.end(), values.begin(), values.end());
+  batch_sizes_.push_back(rows);
   return Status::Ok();
 }
 

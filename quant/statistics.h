@@ -118,6 +118,8 @@ class SampleAccumulator {
 
   // Appends one batch (rows = batch size). Error if the channel count differs.
   Status Add(const PerSampleValues& batch);
+  // The same for a batch given as `rows` x `cols` values, row-major.
+  Status Add(int64_t rows, int64_t cols, std::span<const float> values);
   // Appends everything `later` holds (collected on the samples after ours).
   Status Merge(const SampleAccumulator& later);
 

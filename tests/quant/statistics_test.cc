@@ -178,7 +178,7 @@ TEST(StatisticsTest, OnePassExtremesEqualSequentialDefinitionInEveryLayout) {
     for (const Case& tc : cases) {
       int64_t n = 1;
       for (int64_t d : tc.shape) n *= d;
-      for (int variant = 0; variant < 6; ++variant) {
+      for (int variant = 0; variant < 10; ++variant) {
         std::vector<float> d(n);
         for (float& x : d) x = u(rng);
         if (variant == 1) {  // ReLU with -0 only: min is -0 where a channel had negatives
@@ -196,6 +196,20 @@ TEST(StatisticsTest, OnePassExtremesEqualSequentialDefinitionInEveryLayout) {
         if (variant == 5) {  // all non-positive with zeros: max is a zero
           for (float& x : d) x = x > 0 ? -0.0f : x;
         }
+        if (variant == 6) d[d.size() / 3] = -NAN;  // a NaN with the sign bit set
+        if (variant == 7) {                        // all negative, no zero
+          for (float& x : d) x = -std::fabs(x) - 0.25f;
+        }
+        if (variant == 8) {  // infinities of both signs, denormals of both signs
+          d.front() = -INFINITY;
+          d.back() = INFINITY;
+          d[d.size() / 2] = 1e-40f;
+          d[d.size() / 4] = -1e-40f;
+        }
+        if (variant == 9) {  // all positive, one -0 (the minimum)
+          for (float& x : d) x = std::fabs(x) + 0.25f;
+          d[d.size() / 2] = -0.0f;
+        }
         const std::vector<float> data = tc.block ? Block(d, tc.shape, tc.block, 1e30f) : d;
         for (bool per_channel : {false, true}) {
           Extremes tensor, channel;
@@ -205,7 +219,7 @@ TEST(StatisticsTest, OnePassExtremesEqualSequentialDefinitionInEveryLayout) {
           std::vector<int64_t> flat = {rows, 1, n / rows};
           // Must it decline? A NaN anywhere, or a slice whose min or max is a zero while
           // it holds zeros of both signs.
-          bool ambiguous = variant == 4;
+          bool ambiguous = variant == 4 || variant == 6;
           auto slice_ambiguous = [&](const std::vector<int64_t>& shape, int64_t r, int64_t c) {
             bool pos = false, neg = false;
             int64_t sp = 1;
