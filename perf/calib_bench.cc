@@ -207,7 +207,7 @@ int ChildCalib(const Args& a) {
 //   infer       the plain plan, no taps (the (a) denominator)
 //   observable  the calibration plan (tapped values stay computed: not fused away), no taps
 //   taps        that plan with a no-op tap on every requested value (blocked values as they are)
-//   stats       that plan computing the statistics (ComputeSampleStats), without the flow graph
+//   stats       that plan computing the statistics (SampleStatsRunner), without the flow graph
 //   compile-plain / compile-calib
 //               only compiling the plain / the calibration plan (which the modes above do before
 //               their clock starts, and a calibration pass inside its time)
@@ -258,9 +258,11 @@ int ChildInfer(const Args& a, const std::string& mode) {
         taps.Observe(
             v, [](const graph::ValueRef&, const exec::TensorView&) {}, true);
       }
+      stages::SampleStatsRunner runner(*g, req);
+      stages::SampleStats stats;
       for (size_t i = next++; i < n; i = next++) {
         if (mode == "stats") {
-          if (!stages::ComputeSampleStats(session, *g, inputs[i], req).ok()) failed = true;
+          if (!runner.Run(session, inputs[i], &stats).ok()) failed = true;
         } else if (!session.Run(inputs[i], nullptr, mode == "taps" ? &taps : nullptr).ok()) {
           failed = true;
         }

@@ -47,6 +47,7 @@ using Msg = std::shared_ptr<Chunk>;
 struct SessionSlot {
   std::shared_ptr<const exec::CompiledModel> plan;
   std::unique_ptr<exec::Session> session;
+  std::unique_ptr<SampleStatsRunner> runner;  // made on the slot's first sample
   std::atomic<bool> busy{false};
 };
 
@@ -353,7 +354,8 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
         slot.session = std::make_unique<exec::Session>(plan);
       }
       const auto t0 = std::chrono::steady_clock::now();
-      PTQ_ASSIGN_OR_RETURN(item.stats, ComputeSampleStats(*slot.session, g, item.inputs, requests));
+      if (!slot.runner) slot.runner = std::make_unique<SampleStatsRunner>(g, requests);
+      PTQ_RETURN_IF_ERROR(slot.runner->Run(*slot.session, item.inputs, &item.stats));
       *ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
                                                                   t0)
                  .count();

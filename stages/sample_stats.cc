@@ -2,6 +2,8 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+#include <cmath>
 #include <exception>
 #include <utility>
 
@@ -17,11 +19,22 @@ std::string RequestName(const graph::Graph& g, const StatRequest& r, size_t i) {
   return "statistic #" + std::to_string(i) + " (" + quant::StatRequestKey(g, r) + ")";
 }
 
-// Reduces one value (any numeric type; converted to f32 first) for one request.
+// Room for request i's `rows` x `cols` reduction values at the end of out->values.
+float* ValuesSlot(SampleStats* out, size_t i, int64_t rows, int64_t cols) {
+  SampleStats::One& one = out->per_request[i];
+  one.rows = rows;
+  one.cols = cols;
+  one.offset = out->values.size();
+  out->values.resize(one.offset + static_cast<size_t>(rows * cols));
+  return out->values.data() + one.offset;
+}
+
+// Reduces one value (any numeric type; converted to f32 first) for request i.
 Status ReduceValue(const StatRequest& r, graph::ElementType type, const graph::Shape& shape,
-                   const void* data, SampleStats::One* out) {
+                   const void* data, size_t i, SampleStats* out) {
+  SampleStats::One& one = out->per_request[i];
   if (r.kind == StatKind::kShape) {
-    out->shape = shape;
+    one.shape = shape;
     return Status::Ok();
   }
   graph::Tensor converted;
@@ -34,19 +47,20 @@ Status ReduceValue(const StatRequest& r, graph::ElementType type, const graph::S
   }
   switch (r.kind) {
     case StatKind::kReduction: {
-      PTQ_ASSIGN_OR_RETURN(out->values, quant::ReducePerSample(f, shape, r.reduction));
+      PTQ_ASSIGN_OR_RETURN(quant::PerSampleValues v, quant::ReducePerSample(f, shape, r.reduction));
+      std::copy(v.data.begin(), v.data.end(), ValuesSlot(out, i, v.rows, v.cols));
       return Status::Ok();
     }
     case StatKind::kBatchMean: {
       PTQ_ASSIGN_OR_RETURN(std::vector<float> mean, quant::BatchMean(f, shape));
       graph::Shape s = shape;
       s[0] = 1;
-      out->batch_mean = graph::Tensor::FromVector(graph::ElementType::kF32, s, mean);
+      one.batch_mean = graph::Tensor::FromVector(graph::ElementType::kF32, s, mean);
       return Status::Ok();
     }
     case StatKind::kHistogram: {
-      out->histogram.emplace(r.hist_lo, r.hist_hi, r.hist_bins);
-      out->histogram->Add(f);
+      one.histogram.emplace(r.hist_lo, r.hist_hi, r.hist_bins);
+      one.histogram->Add(f);
       return Status::Ok();
     }
     case StatKind::kShape:
@@ -182,100 +196,128 @@ bool IsExtreme(const StatRequest& r, const graph::Graph& g) {
   return axis == 1 && rank >= 2;
 }
 
-// Fills the group's requests from one extremes pass; false if the pass cannot be exact.
-bool ReduceGroupExtremes(const ValueGroup& group, std::span<const StatRequest> requests,
-                         const exec::TensorView& view, SampleStats* out) {
-  if (view.type != graph::ElementType::kF32) return false;
-  quant::Extremes tensor, channel;
-  if (!quant::ReduceExtremes(view.as<float>(), *view.shape, view.channel_block,
-                             group.need_tensor ? &tensor : nullptr,
-                             group.need_channel ? &channel : nullptr)) {
-    return false;
-  }
-  for (size_t i : group.requests) {
-    const quant::ReductionSpec& spec = requests[i].reduction;
-    const quant::Extremes& e = spec.per_channel ? channel : tensor;
-    quant::PerSampleValues& v = out->per_request[i].values;
-    switch (spec.type) {
-      case quant::StatType::kMin:
-        v = e.min;
-        break;
-      case quant::StatType::kMax:
-        v = e.max;
-        break;
-      default:
-        v = quant::AbsMaxOf(e);
-        break;
+}  // namespace
+
+struct SampleStatsRunner::Impl {
+  const graph::Graph& g;
+  std::span<const StatRequest> requests;
+  std::vector<ValueGroup> groups;
+  exec::TapSet taps;
+  quant::Extremes tensor, channel;  // ReduceExtremes' outputs (their buffers are reused)
+  size_t last_values = 0;           // size of the previous sample's values (reserved)
+  // State of the current run.
+  SampleStats* out = nullptr;
+  std::vector<char> seen;
+  std::vector<Status> errors;
+
+  Impl(const graph::Graph& graph, std::span<const StatRequest> reqs) : g(graph), requests(reqs) {
+    std::map<graph::ValueRef, size_t> group_of;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const StatRequest& r = requests[i];
+      if (g.node(r.value.node).type == "Parameter") continue;
+      auto [it, added] = group_of.emplace(r.value, groups.size());
+      if (added) groups.push_back(ValueGroup{r.value, {}});
+      ValueGroup& group = groups[it->second];
+      group.requests.push_back(i);
+      group.extremes = group.extremes && IsExtreme(r, g);
+      (r.reduction.per_channel ? group.need_channel : group.need_tensor) = true;
+    }
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      taps.Observe(
+          groups[gi].value,
+          [this, gi](const graph::ValueRef&, const exec::TensorView& view) { Reduce(gi, view); },
+          /*accepts_blocked=*/groups[gi].extremes);
     }
   }
-  return true;
-}
 
-}  // namespace
+  void Reduce(size_t gi, const exec::TensorView& view) {
+    const ValueGroup& group = groups[gi];
+    for (size_t i : group.requests) seen[i] = 1;
+    if (group.extremes && ReduceGroupExtremes(group, view)) return;
+    graph::Tensor plain;
+    const void* data = view.data;
+    if (view.channel_block > 0) {
+      plain = view.Copy();
+      data = plain.bytes();
+    }
+    for (size_t i : group.requests) {
+      errors[i] = ReduceValue(requests[i], view.type, *view.shape, data, i, out);
+    }
+  }
+
+  // Fills the group's requests from one extremes pass; false if the pass cannot be exact.
+  bool ReduceGroupExtremes(const ValueGroup& group, const exec::TensorView& view) {
+    if (view.type != graph::ElementType::kF32) return false;
+    if (!quant::ReduceExtremes(view.as<float>(), *view.shape, view.channel_block,
+                               group.need_tensor ? &tensor : nullptr,
+                               group.need_channel ? &channel : nullptr)) {
+      return false;
+    }
+    for (size_t i : group.requests) {
+      const quant::ReductionSpec& spec = requests[i].reduction;
+      const quant::Extremes& e = spec.per_channel ? channel : tensor;
+      const size_t n = e.min.data.size();
+      float* v = ValuesSlot(out, i, e.min.rows, e.min.cols);
+      switch (spec.type) {
+        case quant::StatType::kMin:
+          std::copy_n(e.min.data.data(), n, v);
+          break;
+        case quant::StatType::kMax:
+          std::copy_n(e.max.data.data(), n, v);
+          break;
+        default:  // kAbsMax: what quant::AbsMaxOf gives
+          for (size_t k = 0; k < n; ++k) {
+            v[k] = std::max(std::fabs(e.min.data[k]), std::fabs(e.max.data[k]));
+          }
+          break;
+      }
+    }
+    return true;
+  }
+};
+
+SampleStatsRunner::SampleStatsRunner(const graph::Graph& g, std::span<const StatRequest> requests)
+    : impl_(std::make_unique<Impl>(g, requests)) {}
+
+SampleStatsRunner::~SampleStatsRunner() = default;
+
+Status SampleStatsRunner::Run(exec::Session& session,
+                              const std::map<std::string, graph::Tensor>& inputs,
+                              SampleStats* out) {
+  Impl& m = *impl_;
+  const std::span<const StatRequest> requests = m.requests;
+  *out = SampleStats();
+  out->per_request.resize(requests.size());
+  out->values.reserve(m.last_values);
+  m.out = out;
+  m.seen.assign(requests.size(), 0);
+  m.errors.assign(requests.size(), Status::Ok());
+  const Status run = session.Run(inputs, nullptr, &m.taps);
+  m.out = nullptr;
+  PTQ_RETURN_IF_ERROR(run);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const StatRequest& r = requests[i];
+    if (!m.seen[i]) {
+      const graph::Node& n = m.g.node(r.value.node);
+      auto in = inputs.find(n.name);
+      if (n.type != "Parameter" || in == inputs.end()) {
+        return Status::Error(RequestName(m.g, r, i) + ": the value was not computed by the run");
+      }
+      const graph::Tensor& t = in->second;
+      m.errors[i] = ReduceValue(r, t.type(), t.shape(), t.bytes(), i, out);
+    }
+    if (!m.errors[i].ok()) return m.errors[i].WithContext(RequestName(m.g, r, i));
+  }
+  m.last_values = out->values.size();
+  return Status::Ok();
+}
 
 Result<SampleStats> ComputeSampleStats(exec::Session& session, const graph::Graph& g,
                                        const std::map<std::string, graph::Tensor>& inputs,
                                        std::span<const StatRequest> requests) {
+  SampleStatsRunner runner(g, requests);
   SampleStats out;
-  out.per_request.resize(requests.size());
-  std::vector<Status> errors(requests.size());
-  std::vector<char> seen(requests.size(), 0);
-  std::vector<ValueGroup> groups;
-  std::map<graph::ValueRef, size_t> group_of;
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const StatRequest& r = requests[i];
-    if (g.node(r.value.node).type == "Parameter") continue;
-    auto [it, added] = group_of.emplace(r.value, groups.size());
-    if (added) groups.push_back(ValueGroup{r.value, {}});
-    ValueGroup& group = groups[it->second];
-    group.requests.push_back(i);
-    group.extremes = group.extremes && IsExtreme(r, g);
-    (r.reduction.per_channel ? group.need_channel : group.need_tensor) = true;
-  }
-  // One callback per value; it captures only two words, which std::function keeps without an
-  // allocation.
-  struct Context {
-    std::span<const StatRequest> requests;
-    const std::vector<ValueGroup>* groups;
-    std::vector<char>* seen;
-    std::vector<Status>* errors;
-    SampleStats* out;
-  } ctx{requests, &groups, &seen, &errors, &out};
-  exec::TapSet taps;
-  for (size_t gi = 0; gi < groups.size(); ++gi) {
-    taps.Observe(
-        groups[gi].value,
-        [c = &ctx, gi](const graph::ValueRef&, const exec::TensorView& view) {
-          const ValueGroup& group = (*c->groups)[gi];
-          for (size_t i : group.requests) (*c->seen)[i] = 1;
-          if (group.extremes && ReduceGroupExtremes(group, c->requests, view, c->out)) return;
-          graph::Tensor plain;
-          const void* data = view.data;
-          if (view.channel_block > 0) {
-            plain = view.Copy();
-            data = plain.bytes();
-          }
-          for (size_t i : group.requests) {
-            (*c->errors)[i] =
-                ReduceValue(c->requests[i], view.type, *view.shape, data, &c->out->per_request[i]);
-          }
-        },
-        /*accepts_blocked=*/groups[gi].extremes);
-  }
-  PTQ_RETURN_IF_ERROR(session.Run(inputs, nullptr, &taps));
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const StatRequest& r = requests[i];
-    if (!seen[i]) {
-      const graph::Node& n = g.node(r.value.node);
-      auto in = inputs.find(n.name);
-      if (n.type != "Parameter" || in == inputs.end()) {
-        return Status::Error(RequestName(g, r, i) + ": the value was not computed by the run");
-      }
-      const graph::Tensor& t = in->second;
-      errors[i] = ReduceValue(r, t.type(), t.shape(), t.bytes(), &out.per_request[i]);
-    }
-    if (!errors[i].ok()) return errors[i].WithContext(RequestName(g, r, i));
-  }
+  PTQ_RETURN_IF_ERROR(runner.Run(session, inputs, &out));
   return out;
 }
 
@@ -337,8 +379,8 @@ Status StatsAccumulator::Append(const SampleStats& s) {
     Status st;
     switch (r.kind) {
       case StatKind::kReduction:
-        if (!res.samples) res.samples.emplace(one.values.cols, r.reduction.per_channel);
-        st = res.samples->Add(one.values);
+        if (!res.samples) res.samples.emplace(one.cols, r.reduction.per_channel);
+        st = res.samples->Add(one.rows, one.cols, s.ValuesOf(i));
         break;
       case StatKind::kBatchMean:
         res.batch_means.push_back(one.batch_mean);

@@ -67,17 +67,46 @@ class PlanCache {
 // What one sample contributed to each request (parallel to the requests).
 struct SampleStats {
   struct One {
-    quant::PerSampleValues values;              // kReduction
+    // kReduction: `rows` (size of axis 0) x `cols` (channels, 1 per tensor) values, row-major,
+    // at values[offset, offset + rows * cols).
+    int64_t rows = 0, cols = 0;
+    size_t offset = 0;
     graph::Tensor batch_mean;                   // kBatchMean: f32, axis 0 of size 1
     graph::Shape shape;                         // kShape
     std::optional<quant::Histogram> histogram;  // kHistogram: this sample alone
   };
   std::vector<One> per_request;
+  std::vector<float> values;  // the kReduction values of every request, back to back
+  // One request's kReduction values.
+  std::span<const float> ValuesOf(size_t request) const {
+    const One& o = per_request[request];
+    return {values.data() + o.offset, static_cast<size_t>(o.rows * o.cols)};
+  }
 };
 
-// Runs `inputs` (keyed by Parameter name) through `session` and reduces every requested value
-// as it is produced. A request on a Parameter is reduced from the input itself. Errors: the run
-// fails, a value is not computed, a reduction fails (names the request key).
+// ComputeSampleStats prepared once for a graph and its requests: the requests grouped by value
+// and the taps reducing them, reused for every sample. Borrows `g` and `requests`, which must
+// outlive it. Not thread-safe: one per thread (each owns the TapSet its runs fill).
+class SampleStatsRunner {
+ public:
+  SampleStatsRunner(const graph::Graph& g, std::span<const quant::StatRequest> requests);
+  ~SampleStatsRunner();
+  SampleStatsRunner(const SampleStatsRunner&) = delete;
+  SampleStatsRunner& operator=(const SampleStatsRunner&) = delete;
+
+  // Runs `inputs` (keyed by Parameter name) through `session` and reduces every requested value
+  // as it is produced, into *out (replaced). A request on a Parameter is reduced from the input
+  // itself. Errors: the run fails, a value is not computed, a reduction fails (names the
+  // request key).
+  Status Run(exec::Session& session, const std::map<std::string, graph::Tensor>& inputs,
+             SampleStats* out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One sample with a runner made for it (SampleStatsRunner::Run).
 Result<SampleStats> ComputeSampleStats(exec::Session& session, const graph::Graph& g,
                                        const std::map<std::string, graph::Tensor>& inputs,
                                        std::span<const quant::StatRequest> requests);

@@ -29,6 +29,8 @@ Result<quant::CollectedStats> SerialEngine::Collect(const graph::Graph& g,
   StatsAccumulator acc({requests.begin(), requests.end()}, keys);
   std::shared_ptr<const exec::CompiledModel> plan;
   std::unique_ptr<exec::Session> session;
+  SampleStatsRunner runner(g, requests);
+  SampleStats sample_stats;
 
   size_t n = selection_.size();
   if (options.max_samples > 0 && options.max_samples < n) n = options.max_samples;
@@ -47,9 +49,9 @@ Result<quant::CollectedStats> SerialEngine::Collect(const graph::Graph& g,
       plan = *p;
       session = std::make_unique<exec::Session>(plan);
     }
-    auto stats = ComputeSampleStats(*session, g, *inputs, requests);
-    if (!stats.ok()) return stats.status().WithContext(context);
-    Status st = acc.Append(*stats);
+    Status st = runner.Run(*session, *inputs, &sample_stats);
+    if (!st.ok()) return st.WithContext(context);
+    st = acc.Append(sample_stats);
     if (!st.ok()) return st.WithContext(context);
   }
   if (acc.num_samples() == 0) {
