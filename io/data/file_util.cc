@@ -20,6 +20,18 @@ Result<std::string> ReadFileBytes(const fs::path& path) {
   if (!in) {
     return Status::Error(path.string() + ": cannot open for reading: " + std::strerror(errno));
   }
+  // One read of the whole file when its size is known (a regular file); else stream it.
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (!ec && fs::is_regular_file(path, ec)) {
+    std::string bytes(static_cast<size_t>(size), '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(size));
+    if (in.bad() || static_cast<uintmax_t>(in.gcount()) != size) {
+      return Status::Error(path.string() + ": read error (" + std::to_string(in.gcount()) + " of " +
+                           std::to_string(size) + " bytes)");
+    }
+    return bytes;
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return Status::Error(path.string() + ": read error");
@@ -212,7 +224,19 @@ bool IsGzip(std::string_view data) {
 }
 
 Result<std::string> Gunzip(std::string_view data, const std::string& what) {
-  return Decompress(data, 15 + 32, 0, /*multi_member=*/true, what);
+  // A gzip stream ends with its uncompressed size mod 2^32 (ISIZE): with one member, the exact
+  // size of the output, so it is allocated once. Only a hint (the output still grows if it is
+  // short; zlib rejects a trailer that does not match), and capped at 64 x the input + 1 MiB so
+  // a bad trailer cannot make it allocate much more than the data can hold.
+  size_t hint = 0;
+  if (IsGzip(data) && data.size() >= 18) {
+    const auto* t = reinterpret_cast<const uint8_t*>(data.data() + data.size() - 4);
+    const size_t isize =
+        uint32_t(t[0]) | uint32_t(t[1]) << 8 | uint32_t(t[2]) << 16 | uint32_t(t[3]) << 24;
+    hint = std::min(isize, data.size() * 64 + (size_t{1} << 20));
+    if (hint == isize && hint > 0) ++hint;  // room to see the end without growing
+  }
+  return Decompress(data, 15 + 32, hint, /*multi_member=*/true, what);
 }
 
 Result<std::string> InflateRaw(std::string_view data, size_t uncompressed_size,

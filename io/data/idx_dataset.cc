@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "io/data/file_util.h"
 
@@ -64,7 +65,9 @@ Result<IdxArray> ReadIdx(const fs::path& path) {
                          graph::ShapeToString(a.dims) + ", file has " +
                          std::to_string(bytes.size() - start) + " data bytes)");
   }
-  a.data = bytes.substr(start, count * elem);
+  bytes.erase(0, start);
+  bytes.resize(count * elem);
+  a.data = std::move(bytes);
   if (elem > 1) {  // big-endian -> host (little-endian)
     for (size_t i = 0; i < a.data.size(); i += elem) std::reverse(&a.data[i], &a.data[i] + elem);
   }

@@ -1,5 +1,7 @@
 #include "io/data/idx_dataset.h"
 
+#include "io/data/file_util.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -34,6 +36,37 @@ std::string GunzipWithTool(const fs::path& gz) {
 uint32_t Be32(const std::string& b, size_t p) {
   return uint32_t(uint8_t(b[p])) << 24 | uint32_t(uint8_t(b[p + 1])) << 16 |
          uint32_t(uint8_t(b[p + 2])) << 8 | uint8_t(b[p + 3]);
+}
+
+// Gunzip sizes its output from the gzip trailer (ISIZE): exact for one member, only the last
+// member's size for several (the output must still grow), and a trailer that lies is corrupt
+// data, reported, never a short or padded result. Compressed with the system gzip tool.
+TEST(GunzipTest, TrailerSizeHintIsExactOrGrownAndALyingTrailerIsAnError) {
+  const fs::path dir = TempDir();
+  std::string a(300000, '\0'), b(70000, '\0');
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<char>((i * 2654435761u) >> 13);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<char>(i % 7);
+  WriteBytes(dir / "a", a);
+  WriteBytes(dir / "b", b);
+  std::string log;
+  ASSERT_EQ(testing::RunCommand(
+                "cd '" + dir.string() + "' && gzip -kf a b && cat a.gz b.gz > ab.gz", &log),
+            0)
+      << log;
+  const std::string gz_a = testing::ReadAll(dir / "a.gz");
+  auto one = Gunzip(gz_a, "a.gz");
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_TRUE(*one == a);
+  auto two = Gunzip(testing::ReadAll(dir / "ab.gz"), "ab.gz");  // hint: b's size only
+  ASSERT_TRUE(two.ok()) << two.status().message();
+  EXPECT_TRUE(*two == a + b);
+  for (uint32_t lie : {5u, 300001u, 0xffffffffu}) {
+    std::string bad = gz_a;
+    for (int k = 0; k < 4; ++k) bad[bad.size() - 4 + k] = static_cast<char>(lie >> (8 * k));
+    auto r = Gunzip(bad, "lying.gz");
+    ASSERT_FALSE(r.ok()) << "ISIZE " << lie;
+    EXPECT_NE(r.status().message().find("lying.gz"), std::string::npos) << r.status().message();
+  }
 }
 
 TEST(IdxDatasetTest, FashionMnistTestSetMatchesRawBytes) {
