@@ -32,9 +32,13 @@ float* ValuesSlot(SampleStats* out, size_t i, int64_t rows, int64_t cols) {
 // Reduces one value (any numeric type; converted to f32 first) for request i.
 Status ReduceValue(const StatRequest& r, graph::ElementType type, const graph::Shape& shape,
                    const void* data, size_t i, SampleStats* out) {
-  SampleStats::One& one = out->per_request[i];
+  SampleStats::Other* other = nullptr;
+  if (r.kind != StatKind::kReduction) {
+    out->per_request[i].offset = out->others.size();
+    other = &out->others.emplace_back();
+  }
   if (r.kind == StatKind::kShape) {
-    one.shape = shape;
+    other->shape = shape;
     return Status::Ok();
   }
   graph::Tensor converted;
@@ -55,12 +59,12 @@ Status ReduceValue(const StatRequest& r, graph::ElementType type, const graph::S
       PTQ_ASSIGN_OR_RETURN(std::vector<float> mean, quant::BatchMean(f, shape));
       graph::Shape s = shape;
       s[0] = 1;
-      one.batch_mean = graph::Tensor::FromVector(graph::ElementType::kF32, s, mean);
+      other->batch_mean = graph::Tensor::FromVector(graph::ElementType::kF32, s, mean);
       return Status::Ok();
     }
     case StatKind::kHistogram: {
-      one.histogram.emplace(r.hist_lo, r.hist_hi, r.hist_bins);
-      one.histogram->Add(f);
+      other->histogram.emplace(r.hist_lo, r.hist_hi, r.hist_bins);
+      other->histogram->Add(f);
       return Status::Ok();
     }
     case StatKind::kShape:
@@ -383,14 +387,14 @@ Status StatsAccumulator::Append(const SampleStats& s) {
         st = res.samples->Add(one.rows, one.cols, s.ValuesOf(i));
         break;
       case StatKind::kBatchMean:
-        res.batch_means.push_back(one.batch_mean);
+        res.batch_means.push_back(s.OtherOf(i).batch_mean);
         break;
       case StatKind::kShape:
-        res.shapes.push_back(one.shape);
+        res.shapes.push_back(s.OtherOf(i).shape);
         break;
       case StatKind::kHistogram:
-        CHECK(one.histogram.has_value());
-        st = res.histogram->Merge(*one.histogram);
+        CHECK(s.OtherOf(i).histogram.has_value());
+        st = res.histogram->Merge(*s.OtherOf(i).histogram);
         break;
     }
     if (!st.ok()) return st.WithContext(keys_[i]);

@@ -64,24 +64,30 @@ class PlanCache {
   std::map<std::string, std::shared_ptr<const exec::CompiledModel>> plans_;
 };
 
-// What one sample contributed to each request (parallel to the requests).
+// What one sample contributed to each request (parallel to the requests). Kept small (24 bytes
+// a request, the reduced values back to back) because a message of samples holds one each
+// until they merge.
 struct SampleStats {
   struct One {
     // kReduction: `rows` (size of axis 0) x `cols` (channels, 1 per tensor) values, row-major,
-    // at values[offset, offset + rows * cols).
+    // at values[offset, offset + rows * cols). Other kinds: others[offset].
     int64_t rows = 0, cols = 0;
     size_t offset = 0;
+  };
+  struct Other {
     graph::Tensor batch_mean;                   // kBatchMean: f32, axis 0 of size 1
     graph::Shape shape;                         // kShape
     std::optional<quant::Histogram> histogram;  // kHistogram: this sample alone
   };
   std::vector<One> per_request;
   std::vector<float> values;  // the kReduction values of every request, back to back
+  std::vector<Other> others;  // what the other kinds gave, in the order they were computed
   // One request's kReduction values.
   std::span<const float> ValuesOf(size_t request) const {
     const One& o = per_request[request];
     return {values.data() + o.offset, static_cast<size_t>(o.rows * o.cols)};
   }
+  const Other& OtherOf(size_t request) const { return others[per_request[request].offset]; }
 };
 
 // ComputeSampleStats prepared once for a graph and its requests: the requests grouped by value
