@@ -262,6 +262,16 @@ struct BitExtremes {
     umin = std::min(umin, u);
     umax = std::max(umax, u);
   }
+  // Folds `lanes` vector lanes of the four extremes in.
+  void AddLanes(const int32_t* lo, const int32_t* hi, const uint32_t* ulo, const uint32_t* uhi,
+                int lanes) {
+    for (int j = 0; j < lanes; ++j) {
+      smin = std::min(smin, lo[j]);
+      smax = std::max(smax, hi[j]);
+      umin = std::min(umin, ulo[j]);
+      umax = std::max(umax, uhi[j]);
+    }
+  }
   GroupExtremes Get() const {
     constexpr uint32_t kPosInf = 0x7f800000u, kNegInf = 0xff800000u, kNegZero = 0x80000000u;
     GroupExtremes g;
@@ -302,12 +312,7 @@ __attribute__((target("avx2"))) GroupExtremes RunExtremesAvx2(const float* p, in
   _mm256_store_si256(reinterpret_cast<__m256i*>(vumin), umin);
   _mm256_store_si256(reinterpret_cast<__m256i*>(vumax), umax);
   BitExtremes b;
-  for (int j = 0; j < 8; ++j) {
-    b.smin = std::min(b.smin, vsmin[j]);
-    b.smax = std::max(b.smax, vsmax[j]);
-    b.umin = std::min(b.umin, vumin[j]);
-    b.umax = std::max(b.umax, vumax[j]);
-  }
+  b.AddLanes(vsmin, vsmax, vumin, vumax, 8);
   for (; t < n; ++t) b.Add(p[t]);
   return b.Get();
 }
@@ -336,12 +341,7 @@ __attribute__((target("avx512f"))) GroupExtremes RunExtremesAvx512(const float* 
   _mm512_store_si512(vumin, umin);
   _mm512_store_si512(vumax, umax);
   BitExtremes b;
-  for (int j = 0; j < 16; ++j) {
-    b.smin = std::min(b.smin, vsmin[j]);
-    b.smax = std::max(b.smax, vsmax[j]);
-    b.umin = std::min(b.umin, vumin[j]);
-    b.umax = std::max(b.umax, vumax[j]);
-  }
+  b.AddLanes(vsmin, vsmax, vumin, vumax, 16);
   for (; t < n; ++t) b.Add(p[t]);
   return b.Get();
 }
