@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "cli/commands.h"
 #include "io/atomic_file.h"
@@ -38,6 +39,9 @@ DEFINE_int32(workers, 0,
              "quantize, calibrate: concurrent inference sessions (0 = --threads, else cores)");
 DEFINE_int32(in_flight, 0,
              "quantize, calibrate: samples in flight in the pipeline (0 = 2 x workers x 64)");
+DEFINE_int32(samples_per_message, 0,
+             "quantize, calibrate: consecutive samples a pipeline message carries (0 = automatic: "
+             "about 4 ms of inference, at most 64); scheduling only, results do not change");
 DEFINE_int32(intra_op_threads, 0,
              "quantize, calibrate: threads per session (0 = --threads / workers, at least 1)");
 DEFINE_uint64(checkpoint_every, 0,
@@ -162,6 +166,19 @@ std::string JsonFloat(float v) {
 
 }  // namespace
 
+std::string CheckPipelineFlags() {
+  const std::pair<const char*, int> flags[] = {{"--workers", FLAGS_workers},
+                                               {"--in-flight", FLAGS_in_flight},
+                                               {"--samples-per-message", FLAGS_samples_per_message},
+                                               {"--intra-op-threads", FLAGS_intra_op_threads}};
+  for (const auto& [name, value] : flags) {
+    if (value < 0) {
+      return std::string(name) + " " + std::to_string(value) + ": must be >= 0 (0 = automatic)";
+    }
+  }
+  return "";
+}
+
 int Calibrate(int argc, char**) {
   if (argc != 2) return UsageError("calibrate takes flags only");
   if (FLAGS_model.empty()) return UsageError("calibrate needs --model M.xml|M.onnx");
@@ -169,6 +186,7 @@ int Calibrate(int argc, char**) {
     return UsageError("calibrate needs --data-type and --data-source");
   }
   if (FLAGS_output.empty()) return UsageError("calibrate needs --output stats.json");
+  if (const std::string bad = CheckPipelineFlags(); !bad.empty()) return UsageError(bad);
   stages::ProgressMode progress;
   if (!stages::ParseProgressMode(FLAGS_progress, &progress)) {
     return UsageError("--progress must be auto, bar, log or none");
@@ -212,6 +230,7 @@ int Calibrate(int argc, char**) {
   o.skip_bad_samples = FLAGS_skip_bad_samples;
   o.workers = FLAGS_workers;
   o.in_flight = FLAGS_in_flight;
+  o.samples_per_message = FLAGS_samples_per_message;
   o.intra_op_threads = FLAGS_intra_op_threads;
   o.checkpoint_every = FLAGS_checkpoint_every;
   o.checkpoint_path = FLAGS_checkpoint.empty() ? FLAGS_output + ".ckpt" : FLAGS_checkpoint;

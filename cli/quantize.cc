@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <string>
 
+#include "cli/calibrate.h"
 #include "cli/commands.h"
 #include "graph/ops/shape_inference.h"
 #include "io/atomic_file.h"
@@ -77,6 +78,7 @@ DECLARE_string(data_source);
 DECLARE_string(data_option);
 DECLARE_int32(workers);
 DECLARE_int32(in_flight);
+DECLARE_int32(samples_per_message);
 DECLARE_int32(intra_op_threads);
 DECLARE_uint64(checkpoint_every);
 DECLARE_string(checkpoint);
@@ -174,6 +176,7 @@ bool QuantizeRequested() { return !FLAGS_config.empty() || !FLAGS_quantize.empty
 int Quantize(int argc, char** argv) {
   (void)argv;
   if (argc > 2) return Fail(kExitUsage, "quantize takes no positional arguments");
+  if (const std::string bad = CheckPipelineFlags(); !bad.empty()) return Fail(kExitUsage, bad);
   proto::RunConfig config;
   if (int code = BuildConfig(&config); code != kExitOk) return code;
   if (FLAGS_print_config) {
@@ -210,6 +213,7 @@ int Quantize(int argc, char** argv) {
     e.intra_op_threads = std::max(1, FLAGS_threads / std::max(1, e.workers));
   }
   e.in_flight = FLAGS_in_flight;
+  e.samples_per_message = FLAGS_samples_per_message;
   e.skip_bad_samples = FLAGS_skip_bad_samples;
   e.checkpoint_every = FLAGS_checkpoint_every;
   e.resume = FLAGS_resume;

@@ -90,6 +90,12 @@ TEST_F(CalibrateSharedTest, WorkerCountDoesNotChangeTheOutput) {
   std::string out;
   ASSERT_EQ(RunCommand(Calibrate(out1, "--workers 1 --in-flight 1"), &out), 0) << out;
   EXPECT_EQ(ReadBytes(out1), reference_bytes_);
+  // Messages of 7 samples (so the last is partial): scheduling only, the same bytes.
+  const fs::path out7 = dir_ / "m7.json";
+  ASSERT_EQ(RunCommand(Calibrate(out7, "--workers 2 --samples-per-message 7"), &out), 0) << out;
+  EXPECT_EQ(ReadBytes(out7), reference_bytes_);
+  ASSERT_NE(RunCommand(Calibrate(dir_ / "bad.json", "--samples-per-message -1"), &out), 0);
+  EXPECT_FALSE(fs::exists(dir_ / "bad.json"));
 }
 
 TEST_F(CalibrateSharedTest, SigkillAtARandomSampleThenResumeWritesTheSameBytes) {

@@ -327,6 +327,12 @@ TEST(QuantizeFlagsSharedTest, PresetMixedMakesActivationsAsymmetric) {
   out.clear();
   EXPECT_EQ(RunCommand(Quick("--max-drop 0.01"), &out), 2) << out;
   EXPECT_NE(out.find("--max-drop"), std::string::npos) << out;
+  for (const char* flag :
+       {"--workers", "--in-flight", "--samples-per-message", "--intra-op-threads"}) {
+    out.clear();
+    EXPECT_EQ(RunCommand(Quick(std::string(flag) + " -3"), &out), 2) << out;
+    EXPECT_NE(out.find(std::string(flag) + " -3: must be >= 0"), std::string::npos) << out;
+  }
 }
 
 // A binary PGM image of 28 x 28 pixels.
