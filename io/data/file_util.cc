@@ -20,10 +20,11 @@ Result<std::string> ReadFileBytes(const fs::path& path) {
   if (!in) {
     return Status::Error(path.string() + ": cannot open for reading: " + std::strerror(errno));
   }
-  // One read of the whole file when its size is known (a regular file); else stream it.
+  // One read of the whole file when its size is known (a regular file with a size: files like
+  // those of /proc say 0); else stream it.
   std::error_code ec;
   const uintmax_t size = fs::file_size(path, ec);
-  if (!ec && fs::is_regular_file(path, ec)) {
+  if (!ec && size > 0 && fs::is_regular_file(path, ec)) {
     std::string bytes(static_cast<size_t>(size), '\0');
     in.read(bytes.data(), static_cast<std::streamsize>(size));
     if (in.bad() || static_cast<uintmax_t>(in.gcount()) != size) {
