@@ -732,6 +732,11 @@ Status SampleAccumulator::Add(int64_t rows, int64_t cols, std::span<const float>
   return Status::Ok();
 }
 
+void SampleAccumulator::Reserve(size_t samples) {
+  values_.reserve(values_.size() + samples * static_cast<size_t>(channels_));
+  batch_sizes_.reserve(batch_sizes_.size() + samples);
+}
+
 Status SampleAccumulator::Merge(const SampleAccumulator& later) {
   if (later.channels_ != channels_ || later.per_channel_ != per_channel_) {
     return Status::Error("statistics: cannot merge accumulators of different layouts (" +

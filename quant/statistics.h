@@ -120,6 +120,8 @@ class SampleAccumulator {
   Status Add(const PerSampleValues& batch);
   // The same for a batch given as `rows` x `cols` values, row-major.
   Status Add(int64_t rows, int64_t cols, std::span<const float> values);
+  // Room for `samples` more single-sample batches (no reallocation while they are added).
+  void Reserve(size_t samples);
   // Appends everything `later` holds (collected on the samples after ours).
   Status Merge(const SampleAccumulator& later);
 

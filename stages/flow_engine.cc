@@ -283,6 +283,7 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
     }
   }
   if (!acc) acc.emplace(std::vector<quant::StatRequest>(requests.begin(), requests.end()), keys);
+  acc->Reserve(end - pass.positions_done);
 
   const size_t start = pass.positions_done;
   exec::CompileOptions copts;
@@ -343,6 +344,11 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
     return item.status.ok() || item.skipped;
   };
 
+  // Merged samples' SampleStats, whose buffers the next samples reuse (at most about as many as
+  // samples in flight).
+  std::mutex spare_mu;
+  std::vector<SampleStats> spare;
+
   // Infers one decoded sample on `slot`, adding the run's time (without compiling) to *ns;
   // false on failure.
   auto infer_one = [&](SessionSlot& slot, Item& item, int64_t* ns) -> bool {
@@ -355,6 +361,13 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
       }
       const auto t0 = std::chrono::steady_clock::now();
       if (!slot.runner) slot.runner = std::make_unique<SampleStatsRunner>(g, requests);
+      {
+        std::lock_guard<std::mutex> lock(spare_mu);
+        if (!spare.empty()) {
+          item.stats = std::move(spare.back());
+          spare.pop_back();
+        }
+      }
       PTQ_RETURN_IF_ERROR(slot.runner->Run(*slot.session, item.inputs, &item.stats));
       *ns += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
                                                                   t0)
@@ -382,7 +395,11 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
       fg.cancel();
       return false;
     }
-    item.stats = SampleStats();  // free this sample's statistics now
+    {
+      std::lock_guard<std::mutex> lock(spare_mu);
+      spare.push_back(std::move(item.stats));  // its buffers serve a later sample
+    }
+    item.stats = SampleStats();
     ++pass.positions_done;
     progress.Update(pass.positions_done);
     if (checkpointing && options_.checkpoint_every > 0 &&

@@ -290,9 +290,10 @@ Status SampleStatsRunner::Run(exec::Session& session,
                               SampleStats* out) {
   Impl& m = *impl_;
   const std::span<const StatRequest> requests = m.requests;
-  *out = SampleStats();
-  out->per_request.resize(requests.size());
+  out->per_request.assign(requests.size(), SampleStats::One());
+  out->values.clear();
   out->values.reserve(m.last_values);
+  out->others.clear();
   m.out = out;
   m.seen.assign(requests.size(), 0);
   m.errors.assign(requests.size(), Status::Ok());
@@ -383,7 +384,10 @@ Status StatsAccumulator::Append(const SampleStats& s) {
     Status st;
     switch (r.kind) {
       case StatKind::kReduction:
-        if (!res.samples) res.samples.emplace(one.cols, r.reduction.per_channel);
+        if (!res.samples) {
+          res.samples.emplace(one.cols, r.reduction.per_channel);
+          res.samples->Reserve(reserve_);
+        }
         st = res.samples->Add(one.rows, one.cols, s.ValuesOf(i));
         break;
       case StatKind::kBatchMean:

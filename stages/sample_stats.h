@@ -101,7 +101,8 @@ class SampleStatsRunner {
   SampleStatsRunner& operator=(const SampleStatsRunner&) = delete;
 
   // Runs `inputs` (keyed by Parameter name) through `session` and reduces every requested value
-  // as it is produced, into *out (replaced). A request on a Parameter is reduced from the input
+  // as it is produced, into *out (replaced; its buffers are reused, so passing back a merged
+  // sample's SampleStats saves allocations). A request on a Parameter is reduced from the input
   // itself. Errors: the run fails, a value is not computed, a reduction fails (names the
   // request key).
   Status Run(exec::Session& session, const std::map<std::string, graph::Tensor>& inputs,
@@ -131,6 +132,8 @@ class StatsAccumulator {
   // Appends one sample's results. Error if it does not fit what earlier samples gave (e.g. a
   // different channel count) — the message names the request position.
   Status Append(const SampleStats& s);
+  // Expect `samples` more samples: reductions are stored without reallocating as they grow.
+  void Reserve(size_t samples) { reserve_ = samples; }
   size_t num_samples() const { return stats_.num_samples; }
   const quant::CollectedStats& stats() const { return stats_; }
   quant::CollectedStats Release() { return std::move(stats_); }
@@ -139,6 +142,7 @@ class StatsAccumulator {
   std::vector<quant::StatRequest> requests_;
   std::vector<std::string> keys_;
   quant::CollectedStats stats_;
+  size_t reserve_ = 0;  // samples expected (Reserve), applied when an accumulator is made
 };
 
 // Runs `g` once on `inputs` (keyed by Parameter name; dynamic dimensions fixed from them);

@@ -34,6 +34,7 @@ Result<quant::CollectedStats> SerialEngine::Collect(const graph::Graph& g,
 
   size_t n = selection_.size();
   if (options.max_samples > 0 && options.max_samples < n) n = options.max_samples;
+  acc.Reserve(n);
   for (size_t pos = 0; pos < n; ++pos) {
     const size_t index = selection_[pos];
     PTQ_ASSIGN_OR_RETURN(
