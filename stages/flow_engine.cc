@@ -493,7 +493,9 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
         if (!merge_one(item, fg)) break;
       }
       if (error.ok() && pass.positions_done == end && acc->num_samples() > 0) {
-        // The statistics are complete: fit from them while the graph drains.
+        // The statistics are complete: fit from them while the graph drains (stats() moves the
+        // buffered samples in here, so the fitting jobs' calls only read).
+        acc->stats();
         for (size_t j = 0; j < jobs.size(); ++j) {
           if (jobs[j].needs_stats) fit.try_put(j);
         }

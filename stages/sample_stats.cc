@@ -377,18 +377,44 @@ Result<StatsAccumulator> StatsAccumulator::FromSaved(std::vector<StatRequest> re
 
 Status StatsAccumulator::Append(const SampleStats& s) {
   CHECK_EQ(s.per_request.size(), requests_.size());
+  // Samples buffered per block (a block's values stay in cache while they are moved).
+  constexpr size_t kBlock = 64;
+  bool same = pending_samples_ > 0 && s.values.size() == row_;
+  for (size_t i = 0; same && i < requests_.size(); ++i) {
+    if (requests_[i].kind != StatKind::kReduction) continue;
+    const SampleStats::One& a = s.per_request[i];
+    const SampleStats::One& b = layout_[i];
+    same = a.rows == b.rows && a.cols == b.cols && a.offset == b.offset;
+  }
+  if (!same) {
+    // A new layout: what SampleAccumulator::Add would refuse is refused now, for this sample.
+    Flush();
+    for (size_t i = 0; i < requests_.size(); ++i) {
+      if (requests_[i].kind != StatKind::kReduction) continue;
+      const SampleStats::One& one = s.per_request[i];
+      const std::optional<quant::SampleAccumulator>& acc = stats_.results[i].samples;
+      if (one.rows <= 0 || one.cols <= 0 ||
+          one.offset + static_cast<size_t>(one.rows * one.cols) > s.values.size()) {
+        return Status::Error("statistics: malformed or empty batch of per-sample values")
+            .WithContext(keys_[i]);
+      }
+      if (acc && acc->channels() != one.cols) {
+        return Status::Error("statistics: a batch has " + std::to_string(one.cols) +
+                             " channels, the accumulator " + std::to_string(acc->channels()))
+            .WithContext(keys_[i]);
+      }
+    }
+    layout_ = s.per_request;
+    row_ = s.values.size();
+  }
+  pending_.insert(pending_.end(), s.values.begin(), s.values.end());
+  ++pending_samples_;
   for (size_t i = 0; i < requests_.size(); ++i) {
     const StatRequest& r = requests_[i];
-    const SampleStats::One& one = s.per_request[i];
     quant::StatResult& res = stats_.results[i];
     Status st;
     switch (r.kind) {
       case StatKind::kReduction:
-        if (!res.samples) {
-          res.samples.emplace(one.cols, r.reduction.per_channel);
-          res.samples->Reserve(reserve_);
-        }
-        st = res.samples->Add(one.rows, one.cols, s.ValuesOf(i));
         break;
       case StatKind::kBatchMean:
         res.batch_means.push_back(s.OtherOf(i).batch_mean);
@@ -404,7 +430,29 @@ Status StatsAccumulator::Append(const SampleStats& s) {
     if (!st.ok()) return st.WithContext(keys_[i]);
   }
   ++stats_.num_samples;
+  if (pending_samples_ >= kBlock) Flush();
   return Status::Ok();
+}
+
+void StatsAccumulator::Flush() {
+  if (pending_samples_ == 0) return;
+  for (size_t i = 0; i < requests_.size(); ++i) {
+    const StatRequest& r = requests_[i];
+    if (r.kind != StatKind::kReduction) continue;
+    const SampleStats::One& one = layout_[i];
+    std::optional<quant::SampleAccumulator>& acc = stats_.results[i].samples;
+    if (!acc) {
+      acc.emplace(one.cols, r.reduction.per_channel);
+      acc->Reserve(reserve_);
+    }
+    const size_t n = static_cast<size_t>(one.rows * one.cols);
+    for (size_t k = 0; k < pending_samples_; ++k) {
+      // Checked when the layout was taken (Append).
+      CHECK(acc->Add(one.rows, one.cols, {pending_.data() + k * row_ + one.offset, n}).ok());
+    }
+  }
+  pending_.clear();
+  pending_samples_ = 0;
 }
 
 Result<std::map<std::string, graph::Tensor>> InferOnce(

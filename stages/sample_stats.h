@@ -130,19 +130,37 @@ class StatsAccumulator {
                                             quant::CollectedStats saved);
 
   // Appends one sample's results. Error if it does not fit what earlier samples gave (e.g. a
-  // different channel count) — the message names the request position.
+  // different channel count) — the message names the request position. The reduction values
+  // of consecutive samples with the same layout are buffered and moved into the statistics a
+  // block at a time (one request after another: a sample's values go to as many vectors as
+  // there are requests, which per sample would touch a cache line in each).
   Status Append(const SampleStats& s);
   // Expect `samples` more samples: reductions are stored without reallocating as they grow.
   void Reserve(size_t samples) { reserve_ = samples; }
   size_t num_samples() const { return stats_.num_samples; }
-  const quant::CollectedStats& stats() const { return stats_; }
-  quant::CollectedStats Release() { return std::move(stats_); }
+  // The statistics of every appended sample. Not const: it first moves the buffered values in;
+  // once that is done (no Append since), concurrent calls only read.
+  const quant::CollectedStats& stats() {
+    Flush();
+    return stats_;
+  }
+  quant::CollectedStats Release() {
+    Flush();
+    return std::move(stats_);
+  }
 
  private:
+  void Flush();
+
   std::vector<quant::StatRequest> requests_;
   std::vector<std::string> keys_;
   quant::CollectedStats stats_;
   size_t reserve_ = 0;  // samples expected (Reserve), applied when an accumulator is made
+  // Buffered samples: their reduction values back to back (`row_` floats each), all laid out
+  // as `layout_` says (SampleStats::One of each request).
+  std::vector<SampleStats::One> layout_;
+  std::vector<float> pending_;
+  size_t row_ = 0, pending_samples_ = 0;
 };
 
 // Runs `g` once on `inputs` (keyed by Parameter name; dynamic dimensions fixed from them);
