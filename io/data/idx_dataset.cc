@@ -104,6 +104,11 @@ Result<std::unique_ptr<IdxDataset>> IdxDataset::Create(const IdxDatasetOptions& 
   d->rows_ = images.dims[1];
   d->cols_ = images.dims[2];
   d->pixels_ = std::move(images.data);
+  auto out_value = [&](float p) {
+    return options.normalize ? (p / 255.0f - options.mean) / options.std : p;
+  };
+  for (int v = 0; v < 256; ++v) d->value_of_[v] = out_value(static_cast<float>(v));
+  d->border_out_ = out_value(options.border_value);
   if (!options.labels_file.empty()) {
     PTQ_ASSIGN_OR_RETURN(IdxArray labels, ReadIdx(options.labels_file));
     if (labels.type != ElementType::kU8 || labels.dims.size() != 1) {
@@ -143,9 +148,10 @@ Result<Sample> IdxDataset::Get(size_t i) const {
   } else {
     float* d = t.mutable_data<float>();
     for (int64_t y = 0; y < H; ++y) {
+      const bool border_row = y < b || y >= b + rows_;
       for (int64_t x = 0; x < W; ++x) {
-        const float p = raw(y, x);
-        d[y * W + x] = o.normalize ? (p / 255.0f - o.mean) / o.std : p;
+        const bool border = border_row || x < b || x >= b + cols_;
+        d[y * W + x] = border ? border_out_ : value_of_[src[(y - b) * cols_ + (x - b)]];
       }
     }
   }

@@ -12,6 +12,8 @@
 // called concurrently.
 #pragma once
 
+#include <array>
+
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -62,6 +64,10 @@ class IdxDataset : public Dataset {
   int64_t rows_ = 0, cols_ = 0;
   std::string pixels_;  // count_ * rows_ * cols_ bytes
   std::vector<int64_t> labels_;
+  // f32 output: the output value of each pixel value, and of the border (computed once with
+  // the per-pixel formula, so lookups give the same bits).
+  std::array<float, 256> value_of_{};
+  float border_out_ = 0.0f;
 };
 
 // The labels file that pairs with an images file by the MNIST naming convention
