@@ -1,10 +1,10 @@
 // Calibration overhead and memory of the flow graph on a real model (issue 5 goals):
 //   (a) calibration wall time / pure inference time of the same executor for the same samples
 //       and threads (goal <= 1.15: reading, decoding and statistics hidden behind inference).
-//       Both sides compile their plan once (a calibration pass compiles inside its time), so
-//       (a) counts the plain plan's compile in the inference time; the ratio to inference
-//       without its compile is printed too (stricter: it charges calibration a compile that
-//       inference also needs);
+//       Both sides compile their plan once, from their first sample, before any other sample
+//       is decoded (a calibration pass compiles inside its time), so (a) counts the plain
+//       plan's compile in the inference time; the ratio to inference without its compile is
+//       printed too (stricter: it charges calibration a compile that inference also needs);
 //   (b) peak RSS of a 3000-sample calibration / of a 300-sample one (goal <= 1.10).
 //
 // Each measurement runs in its own child process (this program re-executing itself), so peak
