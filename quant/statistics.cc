@@ -624,10 +624,14 @@ int UseExtremesKernels(int isa) {
 
 PerSampleValues AbsMaxOf(const Extremes& e) {
   PerSampleValues out = e.max;
-  for (size_t i = 0; i < out.data.size(); ++i) {
-    out.data[i] = std::max(std::fabs(e.min.data[i]), std::fabs(e.max.data[i]));
-  }
+  AbsMaxInto(e, out.data.data());
   return out;
+}
+
+void AbsMaxInto(const Extremes& e, float* out) {
+  for (size_t i = 0; i < e.min.data.size(); ++i) {
+    out[i] = std::max(std::fabs(e.min.data[i]), std::fabs(e.max.data[i]));
+  }
 }
 
 Result<std::vector<float>> WeightStatsPerOutputChannel(std::span<const float> data,
@@ -719,14 +723,19 @@ Status SampleAccumulator::Add(const PerSampleValues& batch) {
   return Add(batch.rows, batch.cols, batch.data);
 }
 
-Status SampleAccumulator::Add(int64_t rows, int64_t cols, std::span<const float> values) {
-  if (cols != channels_) {
+Status SampleAccumulator::CheckBatch(int64_t channels, int64_t rows, int64_t cols, size_t size) {
+  if (cols != channels) {
     return Status::Error("statistics: a batch has " + std::to_string(cols) +
-                         " channels, the accumulator " + std::to_string(channels_));
+                         " channels, the accumulator " + std::to_string(channels));
   }
-  if (rows <= 0 || static_cast<int64_t>(values.size()) != rows * cols) {
+  if (rows <= 0 || cols <= 0 || static_cast<int64_t>(size) != rows * cols) {
     return Status::Error("statistics: malformed or empty batch of per-sample values");
   }
+  return Status::Ok();
+}
+
+Status SampleAccumulator::Add(int64_t rows, int64_t cols, std::span<const float> values) {
+  PTQ_RETURN_IF_ERROR(CheckBatch(channels_, rows, cols, values.size()));
   values_.insert(values_.end(), values.begin(), values.end());
   batch_sizes_.push_back(rows);
   return Status::Ok();

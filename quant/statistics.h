@@ -76,6 +76,8 @@ bool ReduceExtremes(const float* data, const graph::Shape& shape, int64_t channe
                     Extremes* tensor, Extremes* channel);
 // kAbsMax from the exact min and max of ReduceExtremes: max(|min|, |max|) per entry.
 PerSampleValues AbsMaxOf(const Extremes& e);
+// The same values written to out[0, e.min.data.size()).
+void AbsMaxInto(const Extremes& e, float* out);
 namespace internal {
 // ReduceExtremes uses the widest kernels the CPU has (0: SSE2, 1: AVX2, 2: AVX-512); tests
 // select narrower ones with this (clamped to what the CPU has) to compare them. Returns the
@@ -120,6 +122,9 @@ class SampleAccumulator {
   Status Add(const PerSampleValues& batch);
   // The same for a batch given as `rows` x `cols` values, row-major.
   Status Add(int64_t rows, int64_t cols, std::span<const float> values);
+  // What Add checks of a batch of `size` values for an accumulator of `channels`: the channel
+  // count, and rows x cols values with rows, cols >= 1.
+  static Status CheckBatch(int64_t channels, int64_t rows, int64_t cols, size_t size);
   // Room for `samples` more single-sample batches (no reallocation while they are added).
   void Reserve(size_t samples);
   // Appends everything `later` holds (collected on the samples after ours).

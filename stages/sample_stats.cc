@@ -3,7 +3,6 @@
 #include <glog/logging.h>
 
 #include <algorithm>
-#include <cmath>
 #include <exception>
 #include <utility>
 
@@ -269,10 +268,8 @@ struct SampleStatsRunner::Impl {
         case quant::StatType::kMax:
           std::copy_n(e.max.data.data(), n, v);
           break;
-        default:  // kAbsMax: what quant::AbsMaxOf gives
-          for (size_t k = 0; k < n; ++k) {
-            v[k] = std::max(std::fabs(e.min.data[k]), std::fabs(e.max.data[k]));
-          }
+        default:  // kAbsMax
+          quant::AbsMaxInto(e, v);
           break;
       }
     }
@@ -393,16 +390,13 @@ Status StatsAccumulator::Append(const SampleStats& s) {
       if (requests_[i].kind != StatKind::kReduction) continue;
       const SampleStats::One& one = s.per_request[i];
       const std::optional<quant::SampleAccumulator>& acc = stats_.results[i].samples;
-      if (one.rows <= 0 || one.cols <= 0 ||
-          one.offset + static_cast<size_t>(one.rows * one.cols) > s.values.size()) {
-        return Status::Error("statistics: malformed or empty batch of per-sample values")
-            .WithContext(keys_[i]);
-      }
-      if (acc && acc->channels() != one.cols) {
-        return Status::Error("statistics: a batch has " + std::to_string(one.cols) +
-                             " channels, the accumulator " + std::to_string(acc->channels()))
-            .WithContext(keys_[i]);
-      }
+      // The values this request has in the sample's buffer (none if they would run past it).
+      const int64_t n = one.rows * one.cols;
+      const bool inside = n > 0 && one.offset + static_cast<size_t>(n) <= s.values.size();
+      Status st =
+          quant::SampleAccumulator::CheckBatch(acc ? acc->channels() : one.cols, one.rows, one.cols,
+                                               inside ? static_cast<size_t>(n) : 0);
+      if (!st.ok()) return st.WithContext(keys_[i]);
     }
     layout_ = s.per_request;
     row_ = s.values.size();
