@@ -14,10 +14,30 @@
 #endif
 
 #include <glog/logging.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 namespace ptqflow::quant {
 
 namespace {
+
+// Makes the pages under [p, p + bytes) present and writable in one system call, so that
+// writing them later takes no page fault per fresh page (a trap that costs 10-30 us in a VM).
+// Only page tables change, never the bytes. `p` must lie in one mapping (a heap allocation
+// does); a kernel without MADV_POPULATE_WRITE (before 5.14) just declines, as for short ranges.
+void PrefaultForWrite(const void* p, size_t bytes) {
+#ifdef MADV_POPULATE_WRITE
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  if (bytes < 2 * page) return;
+  const auto begin = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t first = begin & ~(page - 1);
+  const uintptr_t last = (begin + bytes + page - 1) & ~(page - 1);
+  madvise(reinterpret_cast<void*>(first), last - first, MADV_POPULATE_WRITE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
 
 float ReduceValues(std::vector<float>* vals, const ReductionSpec& spec) {
   std::vector<float>& v = *vals;
@@ -737,13 +757,51 @@ Status SampleAccumulator::CheckBatch(int64_t channels, int64_t rows, int64_t col
 Status SampleAccumulator::Add(int64_t rows, int64_t cols, std::span<const float> values) {
   PTQ_RETURN_IF_ERROR(CheckBatch(channels_, rows, cols, values.size()));
   values_.insert(values_.end(), values.begin(), values.end());
-  batch_sizes_.push_back(rows);
+  AppendBatches(rows, 1);
+  return Status::Ok();
+}
+
+void SampleAccumulator::AppendBatches(int64_t rows, int64_t count) {
+  if (count <= 0) return;
+  if (!runs_.empty() && runs_.back().rows == rows) {
+    runs_.back().count += count;
+  } else {
+    runs_.push_back(Run{rows, count});
+  }
+  num_batches_ += count;
+}
+
+std::vector<int64_t> SampleAccumulator::batch_sizes() const {
+  std::vector<int64_t> sizes;
+  sizes.reserve(static_cast<size_t>(num_batches_));
+  for (const Run& r : runs_) sizes.insert(sizes.end(), static_cast<size_t>(r.count), r.rows);
+  return sizes;
+}
+
+Status SampleAccumulator::AddStrided(int64_t rows, int64_t cols, const float* first, size_t stride,
+                                     size_t count) {
+  if (count == 0) return Status::Ok();
+  PTQ_RETURN_IF_ERROR(CheckBatch(channels_, rows, cols, static_cast<size_t>(rows * cols)));
+  const size_t n = static_cast<size_t>(rows * cols);
+  CHECK_GE(stride, n);
+  const size_t at = values_.size();
+  values_.resize(at + count * n);
+  float* out = values_.data() + at;
+  if (n == 1) {
+    for (size_t k = 0; k < count; ++k) out[k] = first[k * stride];
+  } else {
+    for (size_t k = 0; k < count; ++k) std::copy_n(first + k * stride, n, out + k * n);
+  }
+  AppendBatches(rows, static_cast<int64_t>(count));
   return Status::Ok();
 }
 
 void SampleAccumulator::Reserve(size_t samples) {
   values_.reserve(values_.size() + samples * static_cast<size_t>(channels_));
-  batch_sizes_.reserve(batch_sizes_.size() + samples);
+  // The pass appends to these pages: map them now (about 300 fresh pages in a 3000-sample pass
+  // of MobileNetV2's 106 statistics).
+  PrefaultForWrite(values_.data() + values_.size(),
+                   (values_.capacity() - values_.size()) * sizeof(float));
 }
 
 Status SampleAccumulator::Merge(const SampleAccumulator& later) {
@@ -753,7 +811,7 @@ Status SampleAccumulator::Merge(const SampleAccumulator& later) {
                          " channels)");
   }
   values_.insert(values_.end(), later.values_.begin(), later.values_.end());
-  batch_sizes_.insert(batch_sizes_.end(), later.batch_sizes_.begin(), later.batch_sizes_.end());
+  for (const Run& r : later.runs_) AppendBatches(r.rows, r.count);
   return Status::Ok();
 }
 
@@ -773,7 +831,7 @@ Result<SampleAccumulator> SampleAccumulator::FromState(int64_t channels, bool pe
   }
   SampleAccumulator acc(channels, per_channel);
   acc.values_ = std::move(values);
-  acc.batch_sizes_ = std::move(batch_sizes);
+  for (int64_t b : batch_sizes) acc.AppendBatches(b, 1);
   return acc;
 }
 
@@ -794,7 +852,7 @@ Result<std::vector<float>> Aggregate(const SampleAccumulator& acc, Aggregator ag
   switch (aggregator) {
     case Aggregator::kMean: {
       // np.mean([np.mean(batch, axis=0) for batch in x], axis=0)
-      const auto& sizes = acc.batch_sizes();
+      const std::vector<int64_t> sizes = acc.batch_sizes();
       std::vector<float> batch_means(sizes.size() * ch);
       int64_t row = 0;
       for (size_t b = 0; b < sizes.size(); ++b) {

@@ -125,6 +125,10 @@ class SampleAccumulator {
   // What Add checks of a batch of `size` values for an accumulator of `channels`: the channel
   // count, and rows x cols values with rows, cols >= 1.
   static Status CheckBatch(int64_t channels, int64_t rows, int64_t cols, size_t size);
+  // Appends `count` batches of the same `rows` x `cols` layout, the k-th at
+  // first[k * stride, k * stride + rows * cols) (batches of consecutive samples kept in one
+  // buffer): the same as `count` calls of Add, checked once. stride >= rows * cols.
+  Status AddStrided(int64_t rows, int64_t cols, const float* first, size_t stride, size_t count);
   // Room for `samples` more single-sample batches (no reallocation while they are added).
   void Reserve(size_t samples);
   // Appends everything `later` holds (collected on the samples after ours).
@@ -136,7 +140,8 @@ class SampleAccumulator {
   // num_samples x channels, row-major, in sample order.
   const std::vector<float>& values() const { return values_; }
   // Size of each added batch, in order (POT's mean is a mean of per-batch means).
-  const std::vector<int64_t>& batch_sizes() const { return batch_sizes_; }
+  std::vector<int64_t> batch_sizes() const;
+  int64_t num_batches() const { return num_batches_; }
 
   // Rebuilds an accumulator from saved state; validates sizes.
   static Result<SampleAccumulator> FromState(int64_t channels, bool per_channel,
@@ -146,8 +151,18 @@ class SampleAccumulator {
  private:
   int64_t channels_;
   bool per_channel_;
+  // Appends `count` batches of `rows` samples each.
+  void AppendBatches(int64_t rows, int64_t count);
+
   std::vector<float> values_;
-  std::vector<int64_t> batch_sizes_;
+  // The batch sizes, run-length encoded: a pass adds thousands of single-sample batches, and
+  // one int64 each was twice the memory of the values (first touches of fresh pages cost).
+  struct Run {
+    int64_t rows = 0;   // samples in each batch of the run
+    int64_t count = 0;  // batches in the run
+  };
+  std::vector<Run> runs_;
+  int64_t num_batches_ = 0;
 };
 
 // POT's aggregation functions over the collected samples, one value per channel.

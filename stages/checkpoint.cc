@@ -44,8 +44,8 @@ void PassToProto(const PassCheckpoint& p, proto::PassState* out) {
       a->set_channels(r.samples->channels());
       a->set_per_channel(r.samples->per_channel());
       a->mutable_values()->Add(r.samples->values().begin(), r.samples->values().end());
-      a->mutable_batch_sizes()->Add(r.samples->batch_sizes().begin(),
-                                    r.samples->batch_sizes().end());
+      const std::vector<int64_t> sizes = r.samples->batch_sizes();
+      a->mutable_batch_sizes()->Add(sizes.begin(), sizes.end());
     }
     for (const graph::Tensor& t : r.batch_means) {
       proto::TensorState* ts = st->add_batch_means();

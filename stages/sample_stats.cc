@@ -439,11 +439,9 @@ void StatsAccumulator::Flush() {
       acc.emplace(one.cols, r.reduction.per_channel);
       acc->Reserve(reserve_);
     }
-    const size_t n = static_cast<size_t>(one.rows * one.cols);
-    for (size_t k = 0; k < pending_samples_; ++k) {
-      // Checked when the layout was taken (Append).
-      CHECK(acc->Add(one.rows, one.cols, {pending_.data() + k * row_ + one.offset, n}).ok());
-    }
+    // Checked when the layout was taken (Append).
+    CHECK(acc->AddStrided(one.rows, one.cols, pending_.data() + one.offset, row_, pending_samples_)
+              .ok());
   }
   pending_.clear();
   pending_samples_ = 0;

@@ -368,6 +368,53 @@ TEST(StatisticsTest, MergeInSampleOrderEqualsOnePass) {
   EXPECT_FALSE(first.Merge(other).ok());
 }
 
+TEST(StatisticsTest, BatchSizesKeepTheirOrderThroughMergeAndSavedState) {
+  // Runs of equal sizes are stored compactly; what comes back is every batch in order.
+  SampleAccumulator a(1, false), b(1, false);
+  ASSERT_TRUE(a.Add({2, 1, {1, 2}}).ok());
+  ASSERT_TRUE(a.Add({2, 1, {3, 4}}).ok());
+  ASSERT_TRUE(a.Add({1, 1, {5}}).ok());
+  ASSERT_TRUE(b.Add({1, 1, {6}}).ok());
+  ASSERT_TRUE(b.Add({3, 1, {7, 8, 9}}).ok());
+  ASSERT_TRUE(a.Merge(b).ok());
+  const std::vector<int64_t> sizes = {2, 2, 1, 1, 3};
+  EXPECT_EQ(a.batch_sizes(), sizes);
+  EXPECT_EQ(a.num_batches(), 5);
+  EXPECT_EQ(a.num_samples(), 9);
+  auto restored = SampleAccumulator::FromState(1, false, a.values(), sizes);
+  ASSERT_TRUE(restored.ok());
+  EXPECT_EQ(restored->batch_sizes(), sizes);
+  // The mean is a mean of per-batch means: (1.5 + 3.5 + 5 + 6 + 8) / 5.
+  EXPECT_FLOAT_EQ((*Aggregate(*restored, Aggregator::kMean))[0], 24.0f / 5.0f);
+}
+
+TEST(StatisticsTest, AddStridedEqualsOneAddPerBatch) {
+  // Three samples of 5 values each, back to back (as StatsAccumulator buffers them).
+  const std::vector<float> buf = {0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 20, 21, 22, 23, 24};
+  struct Layout {
+    size_t offset;
+    int64_t rows, cols;
+  };
+  for (const Layout& l : {Layout{1, 1, 3}, Layout{4, 1, 1}, Layout{0, 2, 2}}) {
+    SCOPED_TRACE(l.offset);
+    SampleAccumulator one_by_one(l.cols, true), strided(l.cols, true);
+    const size_t n = static_cast<size_t>(l.rows * l.cols);
+    for (size_t k = 0; k < 3; ++k) {
+      ASSERT_TRUE(one_by_one.Add(l.rows, l.cols, {buf.data() + k * 5 + l.offset, n}).ok());
+    }
+    ASSERT_TRUE(strided.AddStrided(l.rows, l.cols, buf.data() + l.offset, 5, 2).ok());
+    ASSERT_TRUE(strided.AddStrided(l.rows, l.cols, buf.data() + 10 + l.offset, 5, 1).ok());
+    ASSERT_TRUE(strided.AddStrided(l.rows, l.cols, buf.data(), 5, 0).ok());  // adds nothing
+    EXPECT_EQ(strided.values(), one_by_one.values());
+    EXPECT_EQ(strided.batch_sizes(), one_by_one.batch_sizes());
+  }
+  // Checked as Add checks: the channel count and a non-empty layout.
+  SampleAccumulator acc(3, true);
+  EXPECT_FALSE(acc.AddStrided(1, 2, buf.data(), 5, 3).ok());
+  EXPECT_FALSE(acc.AddStrided(0, 3, buf.data(), 5, 3).ok());
+  EXPECT_EQ(acc.num_samples(), 0);
+}
+
 TEST(StatisticsTest, EmptyAccumulatorIsAnError) {
   SampleAccumulator acc(1, false);
   EXPECT_FALSE(Aggregate(acc, Aggregator::kMean).ok());
