@@ -353,7 +353,8 @@ Result<quant::CollectedStats> FlowEngine::CollectPass(const graph::Graph& g,
   // false on failure.
   auto infer_one = [&](SessionSlot& slot, Item& item, int64_t* ns) -> bool {
     item.status = Guarded("inference", [&]() -> Status {
-      PTQ_ASSIGN_OR_RETURN(std::shared_ptr<const exec::CompiledModel> plan, plans.Get(item.inputs));
+      PTQ_ASSIGN_OR_RETURN(std::shared_ptr<const exec::CompiledModel> plan,
+                           plans.Get(item.inputs, slot.plan));
       if (plan != slot.plan) {
         slot.session.reset();
         slot.plan = plan;

@@ -131,7 +131,17 @@ PlanCache::PlanCache(const graph::Graph& g, exec::CompileOptions options,
 }
 
 Result<std::shared_ptr<const exec::CompiledModel>> PlanCache::Get(
-    const std::map<std::string, graph::Tensor>& inputs) {
+    const std::map<std::string, graph::Tensor>& inputs,
+    const std::shared_ptr<const exec::CompiledModel>& current) {
+  if (current && current->inputs().size() == inputs.size()) {
+    bool same = true;
+    for (const exec::ModelInput& in : current->inputs()) {
+      auto it = inputs.find(in.name);
+      same = same && it != inputs.end() && it->second.type() == in.type &&
+             it->second.shape() == in.shape;
+    }
+    if (same) return current;
+  }
   const std::string key = ShapeKey(inputs);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = plans_.find(key);

@@ -51,8 +51,11 @@ class PlanCache {
             std::vector<graph::ValueRef> must_compute = {});
   // The plan for these inputs (keyed by Parameter name). Errors: an input shape the model
   // cannot take (names the input), a layer the executor cannot compile.
+  // `current`, a plan this cache returned before, is returned without a lookup when the inputs
+  // are exactly its inputs (names, types, shapes): a worker passes the plan of its last sample.
   Result<std::shared_ptr<const exec::CompiledModel>> Get(
-      const std::map<std::string, graph::Tensor>& inputs);
+      const std::map<std::string, graph::Tensor>& inputs,
+      const std::shared_ptr<const exec::CompiledModel>& current = nullptr);
   // The graph copy a plan was compiled from has the same node ids as `g` (Results are only
   // appended), so ValueRefs of `g` are valid on every plan.
 

@@ -2,6 +2,7 @@
 // accumulator buffers them in, and a sample that does not fit is refused by its own Append.
 #include <gtest/gtest.h>
 
+#include "graph/ops/shape_inference.h"
 #include "stages/sample_stats.h"
 
 namespace ptqflow::stages {
@@ -93,6 +94,47 @@ TEST(StatsAccumulatorTest, ASampleThatDoesNotFitIsRefusedByItsOwnAppend) {
   ASSERT_FALSE(st2.ok());
   EXPECT_NE(st2.message().find("r0"), std::string::npos) << st2.message();
   ExpectSamples(acc.Release(), 6);
+}
+
+// PlanCache: one plan per input shape; the plan a worker already has is reused only when the
+// sample's inputs are exactly its inputs.
+TEST(PlanCacheTest, CurrentPlanIsReusedOnlyForTheSameInputs) {
+  graph::Graph g;
+  const graph::NodeId x =
+      g.AddParameter("x", graph::ElementType::kF32, graph::PartialShape({graph::kDynamicDim, 4}));
+  const graph::NodeId two = g.AddConst("two", graph::Tensor::Scalar(2.f));
+  const graph::NodeId mul = g.AddOp("Multiply", "mul", {{x, 0}, {two, 0}});
+  g.AddResult("out", {mul, 0});
+  ASSERT_TRUE(graph::ops::InferShapes(g).ok());
+  PlanCache plans(g, exec::CompileOptions{});
+  auto in = [](int64_t rows, const char* name = "x") {
+    std::map<std::string, graph::Tensor> m;
+    m.emplace(name, graph::Tensor::Allocate(graph::ElementType::kF32, {rows, 4}));
+    return m;
+  };
+  auto one = plans.Get(in(1));
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  auto again = plans.Get(in(1), *one);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *one);
+  // Another shape: not the current plan, but its own, the same each time it is asked for.
+  auto three = plans.Get(in(3), *one);
+  ASSERT_TRUE(three.ok());
+  EXPECT_NE(*three, *one);
+  ASSERT_EQ((*three)->inputs().size(), 1u);
+  EXPECT_EQ((*three)->inputs()[0].shape, (graph::Shape{3, 4}));
+  auto three_again = plans.Get(in(3));
+  ASSERT_TRUE(three_again.ok());
+  EXPECT_EQ(*three_again, *three);
+  // Another element type or an extra input: never the current plan.
+  std::map<std::string, graph::Tensor> u8;
+  u8.emplace("x", graph::Tensor::Allocate(graph::ElementType::kU8, {1, 4}));
+  auto typed = plans.Get(u8, *one);
+  EXPECT_TRUE(!typed.ok() || *typed != *one);
+  auto extra = in(1);
+  extra.emplace("y", graph::Tensor::Allocate(graph::ElementType::kF32, {1, 4}));
+  auto more = plans.Get(extra, *one);
+  EXPECT_TRUE(!more.ok() || *more != *one);
 }
 
 }  // namespace
