@@ -215,6 +215,11 @@ struct SampleStatsRunner::Impl {
   const graph::Graph& g;
   std::span<const StatRequest> requests;
   std::vector<ValueGroup> groups;
+  struct InputGroup {
+    size_t group;
+    std::string name;  // the Parameter's name: the sample's input of that name
+  };
+  std::vector<InputGroup> inputs;
   exec::TapSet taps;
   quant::Extremes tensor, channel;  // ReduceExtremes' outputs (their buffers are reused)
   size_t last_values = 0;           // size of the previous sample's values (reserved)
@@ -227,7 +232,6 @@ struct SampleStatsRunner::Impl {
     std::map<graph::ValueRef, size_t> group_of;
     for (size_t i = 0; i < requests.size(); ++i) {
       const StatRequest& r = requests[i];
-      if (g.node(r.value.node).type == "Parameter") continue;
       auto [it, added] = group_of.emplace(r.value, groups.size());
       if (added) groups.push_back(ValueGroup{r.value, {}});
       ValueGroup& group = groups[it->second];
@@ -236,6 +240,12 @@ struct SampleStatsRunner::Impl {
       (r.reduction.per_channel ? group.need_channel : group.need_tensor) = true;
     }
     for (size_t gi = 0; gi < groups.size(); ++gi) {
+      const graph::Node& n = g.node(groups[gi].value.node);
+      if (n.type == "Parameter") {
+        // A model input is not computed by the run: reduced from the sample's tensor (Run).
+        inputs.push_back({gi, n.name});
+        continue;
+      }
       taps.Observe(
           groups[gi].value,
           [this, gi](const graph::ValueRef&, const exec::TensorView& view) { Reduce(gi, view); },
@@ -304,19 +314,23 @@ Status SampleStatsRunner::Run(exec::Session& session,
   m.out = out;
   m.seen.assign(requests.size(), 0);
   m.errors.assign(requests.size(), Status::Ok());
-  const Status run = session.Run(inputs, nullptr, &m.taps);
+  Status run = session.Run(inputs, nullptr, &m.taps);
+  for (size_t k = 0; run.ok() && k < m.inputs.size(); ++k) {
+    auto in = inputs.find(m.inputs[k].name);
+    if (in == inputs.end()) continue;  // reported below as not computed
+    const graph::Tensor& t = in->second;
+    exec::TensorView view;
+    view.type = t.type();
+    view.shape = &t.shape();
+    view.data = t.bytes();
+    m.Reduce(m.inputs[k].group, view);
+  }
   m.out = nullptr;
   PTQ_RETURN_IF_ERROR(run);
   for (size_t i = 0; i < requests.size(); ++i) {
     const StatRequest& r = requests[i];
     if (!m.seen[i]) {
-      const graph::Node& n = m.g.node(r.value.node);
-      auto in = inputs.find(n.name);
-      if (n.type != "Parameter" || in == inputs.end()) {
-        return Status::Error(RequestName(m.g, r, i) + ": the value was not computed by the run");
-      }
-      const graph::Tensor& t = in->second;
-      m.errors[i] = ReduceValue(r, t.type(), t.shape(), t.bytes(), i, out);
+      return Status::Error(RequestName(m.g, r, i) + ": the value was not computed by the run");
     }
     if (!m.errors[i].ok()) return m.errors[i].WithContext(RequestName(m.g, r, i));
   }

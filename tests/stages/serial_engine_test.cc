@@ -129,6 +129,42 @@ TEST(SerialEngineTest, StatisticsMatchAPlainLoop) {
   EXPECT_GT(got->results[4].histogram->underflow(), 0);
 }
 
+// A model input's statistics come from the sample's tensor (the run does not compute it); with
+// only min / max / abs_max on it they take the one-pass path, per tensor and per channel, and
+// must still equal a plain loop per batch row.
+TEST(SerialEngineTest, ModelInputExtremesMatchAPlainLoop) {
+  TinyModel m = MakeTinyModel();
+  auto data = std::make_shared<TinyDataset>(11);
+  std::vector<StatRequest> req(3);
+  for (StatRequest& r : req) r.value = {m.x, 0};
+  req[0].reduction.type = StatType::kMin;
+  req[1].reduction.type = StatType::kAbsMax;
+  req[2].reduction.type = StatType::kMax;
+  req[2].reduction.per_channel = true;
+  SerialEngine engine(data, {});
+  auto got = engine.Collect(m.g, req, {});
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  std::vector<float> mins, absmaxes, channel_maxes;
+  for (size_t s = 0; s < 11; ++s) {
+    for (int64_t r = 0; r < TinyDataset::Batch(s); ++r) {
+      float mn = INFINITY, am = 0, cmax[2] = {-INFINITY, -INFINITY};
+      for (int64_t e = 0; e < 6; ++e) {
+        const float v = TinyValue(s, r, e);
+        mn = std::min(mn, v);
+        am = std::max(am, std::fabs(v));
+        cmax[e / 3] = std::max(cmax[e / 3], v);
+      }
+      mins.push_back(mn);
+      absmaxes.push_back(am);
+      channel_maxes.insert(channel_maxes.end(), {cmax[0], cmax[1]});
+    }
+  }
+  ASSERT_TRUE(got->results[0].samples && got->results[1].samples && got->results[2].samples);
+  EXPECT_EQ(got->results[0].samples->values(), mins);
+  EXPECT_EQ(got->results[1].samples->values(), absmaxes);
+  EXPECT_EQ(got->results[2].samples->values(), channel_maxes);
+}
+
 TEST(SerialEngineTest, ShuffledSubsetIsVisitedInSelectionOrder) {
   TinyModel m = MakeTinyModel();
   auto data = std::make_shared<TinyDataset>(20);
