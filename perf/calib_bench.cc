@@ -17,9 +17,10 @@
 //
 // --breakdown also times, at the largest size, the steps between pure inference and calibration
 // (calibration plan, taps, statistics, flow graph) to show where the overhead is, with the CPU
-// seconds of each (all threads; less noisy than wall time on a shared machine), and the plan
-// compile a calibration pass does inside its time (the breakdown's pure inference compiles
-// before its clock).
+// seconds of each (all threads; less noisy than wall time on a shared machine) and its minor
+// page faults (each first touch of a fresh page: 10-30 us in a VM), and the plan compile a
+// calibration pass does inside its time (the breakdown's pure inference compiles before its
+// clock).
 //
 // Defaults: ../shared/models/fmnist_mobilenetv2_w0.5.onnx on Debian's Fashion-MNIST train
 // images (normalised, 2-pixel border as the model expects), W = cores, T = 1. Statistics are

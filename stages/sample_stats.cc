@@ -314,7 +314,7 @@ Status SampleStatsRunner::Run(exec::Session& session,
   m.out = out;
   m.seen.assign(requests.size(), 0);
   m.errors.assign(requests.size(), Status::Ok());
-  Status run = session.Run(inputs, nullptr, &m.taps);
+  const Status run = session.Run(inputs, nullptr, &m.taps);
   for (size_t k = 0; run.ok() && k < m.inputs.size(); ++k) {
     auto in = inputs.find(m.inputs[k].name);
     if (in == inputs.end()) continue;  // reported below as not computed
